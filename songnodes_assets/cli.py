@@ -1,0 +1,153 @@
+"""``songnodes`` command line: ``demo`` (the main job end to end, offline), ``parse`` and ``sql``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import os
+import sys
+
+MAX_INPUT_BYTES = 50 * 1024 * 1024
+MAX_LINE_BYTES = 100_000
+
+
+class InputError(Exception):
+    pass
+
+
+def _read_input(path: str) -> tuple[list[str], str]:
+    """Read tracklist text; refuse binary, non-text and absurdly long input with a clear message."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+            name = "<stdin>"
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_INPUT_BYTES + 1)
+            name = path
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{name}: input larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB")
+    if b"\x00" in data[:65536]:
+        raise InputError(f"{name}: looks like a binary file (NUL bytes), expected tracklist text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        if text.count("\ufffd") > max(10, len(text) // 20):
+            raise InputError(f"{name}: not UTF-8 text (too many undecodable bytes)") from None
+    lines = text.splitlines()
+    for i, line in enumerate(lines, start=1):
+        if len(line.encode("utf-8", errors="replace")) > MAX_LINE_BYTES:
+            raise InputError(f"{name}: line {i} is longer than {MAX_LINE_BYTES} bytes; is this really a tracklist?")
+    return lines, name
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from .lib.parsing.tracklist import parse_tracklist
+
+    lines, _ = _read_input(args.file)
+    out = sys.stdout
+    for entry in parse_tracklist(lines):
+        row = dataclasses.asdict(entry)
+        row["is_identified"] = entry.is_identified
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from .lib.catalog import QueryRefused, connect, run_query
+    from .settings import Settings
+
+    query = args.query
+    if args.file:
+        with open(args.file, encoding="utf-8") as fh:
+            query = fh.read()
+    if not query:
+        raise InputError("give a query or --file")
+    root = args.root or Settings.from_env().lakehouse_root
+    try:
+        columns, rows = run_query(connect(root), query)
+    except QueryRefused as exc:
+        raise InputError(str(exc)) from exc
+    except Exception as exc:  # duckdb errors: show them plainly
+        raise InputError(f"query failed: {exc}") from exc
+    _print_rows(columns, rows, args.format)
+    return 0
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    def plain(v):
+        if isinstance(v, (bytes, bytearray)):
+            return f"<{len(v)} bytes>"
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        return v
+
+    if fmt == "json":
+        for r in rows:
+            sys.stdout.write(json.dumps({c: plain(v) for c, v in zip(columns, r)}, ensure_ascii=False, default=str) + "\n")
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([plain(v) for v in r])
+        sys.stdout.write(buf.getvalue())
+    else:
+        cells = [[str(plain(v)) if v is not None else "" for v in r] for r in rows]
+        widths = [min(60, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(columns)]
+        sys.stdout.write(" | ".join(c.ljust(w) for c, w in zip(columns, widths)) + "\n")
+        sys.stdout.write("-+-".join("-" * w for w in widths) + "\n")
+        for row in cells:
+            sys.stdout.write(" | ".join(v[:w].ljust(w) for v, w in zip(row, widths)) + "\n")
+        sys.stdout.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(partition=args.date, home=args.home)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="songnodes", description="SongNodes data platform")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="run the main job (bronze -> silver) offline against the bundled sample site")
+    d.add_argument("--date", help="scrape date partition (default: today, UTC)")
+    d.add_argument("--home", help="where the demo keeps its Dagster instance and lakehouse (default: ./.songnodes)")
+    d.set_defaults(func=cmd_demo)
+    pr = sub.add_parser("parse", help="parse tracklist text (one entry per line) to JSON lines")
+    pr.add_argument("file", help="a text file, or - for stdin")
+    pr.set_defaults(func=cmd_parse)
+    s = sub.add_parser("sql", help="run a read-only query on the lakehouse (DuckDB)")
+    s.add_argument("query", nargs="?", help='e.g. "SELECT * FROM silver.transitions ORDER BY weight DESC LIMIT 10"')
+    s.add_argument("--file", help="read the query from a .sql file")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.add_argument("--root", help="lakehouse root (default: SONGNODES_LAKEHOUSE_ROOT)")
+    s.set_defaults(func=cmd_sql)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"songnodes {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # configuration errors from Settings
+        print(f"songnodes {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

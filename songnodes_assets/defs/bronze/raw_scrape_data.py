@@ -1,0 +1,57 @@
+"""bronze.raw_scrape_data: the pages as fetched (append-only), one parquet file per run per scrape date."""
+
+
+import dagster as dg
+
+from ...lib.bronze import fetch_summary, last_successful_fetches
+from ...lib.http import errors
+from ...lib.mixesdb import discover, fetch_rows
+from ...lib.schemas import BRONZE_RAW
+from ..partitions import daily_partitions
+from ..resources import LakehouseResource, MixesDBResource
+
+RAW_SCRAPE_DATA = dg.AssetKey(["bronze", "raw_scrape_data"])
+
+
+@dg.asset(
+    key=RAW_SCRAPE_DATA,
+    partitions_def=daily_partitions,
+    group_name="bronze",
+    pool="mixesdb",
+    kinds={"parquet"},
+    description=(
+        "Raw MixesDB pages (wikitext) with fetch metadata, appended per run. Guarantees: every fetch attempt "
+        "that reached a verdict is a row (errors included, with error_kind); rows are never rewritten; a page "
+        "fetched successfully within SONGNODES_REFETCH_AFTER_DAYS is not fetched again."
+    ),
+)
+def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResource,
+                    mixesdb: MixesDBResource) -> dg.MaterializeResult:
+    lake = lakehouse.get()
+    client = mixesdb.client(log=context.log.info)
+    try:
+        refs = discover(client, mixesdb.base_url, mixesdb.start_urls, mixesdb.discovery_limit, log=context.log.info)
+    except errors.FetchError as exc:
+        raise dg.Failure(description=f"discovery failed: {exc}", metadata={"error_kind": exc.kind}) from exc
+    already = last_successful_fetches(lake)
+    rows = list(fetch_rows(client, refs, scrape_date=context.partition_key, run_id=context.run_id,
+                           source="mixesdb", already_fetched=already, max_age=mixesdb.max_age, log=context.log.info))
+    df = BRONZE_RAW.conform(rows) if rows else None
+    path = None
+    if df is not None:
+        path = lake.write(BRONZE_RAW, df, context.partition_key, file_name=f"run-{context.run_id}.parquet")
+    summary = fetch_summary(df) if df is not None else {"pages_fetched": 0, "pages_ok": 0}
+    stats = {f"http_{k}": int(v) for k, v in sorted(client.stats.items())}
+    metadata = {"pages_discovered": len(refs), "pages_skipped_fresh": len(refs) - len(rows), **summary, **stats,
+                "path": str(path) if path else "(nothing new to write)"}
+    context.log.info(f"bronze {context.partition_key}: {metadata}")
+    blocked = summary.get(f"errors_{errors.BlockedPage.kind}", 0)
+    error_rate = summary.get("pages_error", 0) / max(1, summary["pages_fetched"])
+    if blocked or error_rate > mixesdb.max_error_rate:
+        bad = df[df["error_kind"].notna()][["url", "error_kind", "error"]].head(20).to_dict("records")
+        raise dg.Failure(
+            description=(f"{summary.get('pages_error', 0)} of {summary['pages_fetched']} fetches failed "
+                         f"({blocked} captcha/anti-bot pages); rows saved to bronze. First: {bad[:3]}"),
+            metadata={**metadata, "failed_urls": dg.MetadataValue.json(bad)},
+        )
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,73 @@
+"""Dagster resources: thin wrappers that hand the pure library its settings."""
+
+
+import datetime as dt
+
+import dagster as dg
+
+from ..lib.http.polite import Politeness, PoliteClient
+from ..lib.lakehouse import Lakehouse
+from ..lib.parsing.credits import DEFAULT_PROTECTED_NAMES
+from ..settings import Settings
+
+
+class LakehouseResource(dg.ConfigurableResource):
+    """Where every table's parquet lives (SONGNODES_LAKEHOUSE_ROOT)."""
+
+    root: str
+
+    def get(self) -> Lakehouse:
+        return Lakehouse(self.root)
+
+
+class MixesDBResource(dg.ConfigurableResource):
+    """MixesDB crawl settings and the one polite HTTP client every fetch goes through."""
+
+    base_url: str
+    start_urls: list[str]
+    discovery_limit: int
+    user_agent: str
+    allowed_hosts: list[str]
+    min_interval_s: float
+    jitter_s: float
+    timeout_s: float
+    max_tries: int
+    retry_after_cap_s: float
+    refetch_after_days: float
+    max_error_rate: float
+
+    def client(self, log=None) -> PoliteClient:
+        return PoliteClient(Politeness(
+            user_agent=self.user_agent, allowed_hosts=frozenset(self.allowed_hosts),
+            min_interval_s=self.min_interval_s, jitter_s=self.jitter_s, connect_timeout_s=min(10.0, self.timeout_s),
+            read_timeout_s=self.timeout_s, max_tries=self.max_tries, retry_after_cap_s=self.retry_after_cap_s,
+        ), log=log)
+
+    @property
+    def max_age(self) -> dt.timedelta:
+        return dt.timedelta(days=self.refetch_after_days)
+
+
+class ParserResource(dg.ConfigurableResource):
+    """Parser options: extra group names that contain "&", "," or "x" (SONGNODES_PROTECTED_ARTISTS)."""
+
+    extra_protected_artists: list[str] = []
+
+    @property
+    def protected(self) -> tuple[str, ...]:
+        return DEFAULT_PROTECTED_NAMES + tuple(self.extra_protected_artists)
+
+
+def resources_from_settings(settings: Settings) -> dict:
+    return {
+        "lakehouse": LakehouseResource(root=settings.lakehouse_root),
+        "mixesdb": MixesDBResource(
+            base_url=settings.mixesdb_base_url, start_urls=list(settings.mixesdb_start_urls),
+            discovery_limit=settings.discovery_limit, user_agent=settings.user_agent,
+            allowed_hosts=sorted(settings.allowed_hosts), min_interval_s=settings.min_interval_s,
+            jitter_s=settings.jitter_s, timeout_s=settings.timeout_s, max_tries=settings.max_tries,
+            retry_after_cap_s=settings.retry_after_cap_s, refetch_after_days=settings.refetch_after_days,
+            max_error_rate=settings.max_error_rate,
+        ),
+        "parser": ParserResource(extra_protected_artists=list(settings.protected_artists)),
+    }

@@ -1,0 +1,102 @@
+"""Parquet-per-partition lakehouse under one root, written atomically, read with pyarrow or DuckDB.
+
+Layout: ``<root>/<layer>/<table>/scrape_date=<YYYY-MM-DD>/<file>.parquet``. Silver writes one
+``part.parquet`` per partition and replaces it (idempotent re-materialisation); bronze writes one
+file per run and never rewrites one (append-only). A file becomes visible only by ``os.replace``
+of a fully written, fsynced temp file, so a killed process leaves no partial parquet behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schemas import TableSpec
+
+PARTIAL_SUFFIX = ".partial"
+SILVER_FILE = "part.parquet"
+
+
+class Lakehouse:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser().resolve()
+
+    def table_dir(self, spec: TableSpec) -> Path:
+        return self.root / spec.layer / spec.name
+
+    def partition_dir(self, spec: TableSpec, partition: str) -> Path:
+        return self.table_dir(spec) / f"scrape_date={partition}"
+
+    def files(self, spec: TableSpec, partition: str | None = None) -> list[Path]:
+        base = self.partition_dir(spec, partition) if partition else self.table_dir(spec)
+        pattern = "*.parquet" if partition else "scrape_date=*/*.parquet"
+        return sorted(p for p in base.glob(pattern) if not p.name.startswith("_"))
+
+    def partitions(self, spec: TableSpec) -> list[str]:
+        return sorted({p.parent.name.split("=", 1)[1] for p in self.files(spec)})
+
+    def write(self, spec: TableSpec, df: pd.DataFrame, partition: str, file_name: str = SILVER_FILE) -> Path:
+        """Validate ``df`` against the table contract and publish it atomically as one file.
+
+        Raises ``pandera.errors.SchemaError`` (nothing written) when a column is unknown, missing,
+        out of order or of the wrong type.
+        """
+        validated = spec.pandera().validate(df, lazy=False)
+        table = pa.Table.from_pandas(validated, schema=spec.arrow(), preserve_index=False)
+        target_dir = self.partition_dir(spec, partition)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        self._sweep_partials(target_dir)
+        tmp = target_dir / f"_{uuid.uuid4().hex}{PARTIAL_SUFFIX}"
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            final = target_dir / file_name
+            os.replace(tmp, final)
+            _fsync_dir(target_dir)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return final
+
+    def read(self, spec: TableSpec, partition: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        files = self.files(spec, partition)
+        if not files:
+            empty = spec.arrow().empty_table()
+            return (empty.select(columns) if columns else empty).to_pandas()
+        tables = [pq.read_table(f, columns=columns) for f in files]
+        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+    def file_columns(self, spec: TableSpec, partition: str) -> dict[str, list[str]]:
+        """Column names actually stored in each file of a partition (for the unknown-column check)."""
+        return {str(f): pq.read_schema(f).names for f in self.files(spec, partition)}
+
+    @staticmethod
+    def _sweep_partials(directory: Path) -> None:
+        """Remove temp files a killed writer left behind (old enough not to belong to a live writer)."""
+        cutoff = time.time() - 3600
+        for leftover in directory.glob(f"_*{PARTIAL_SUFFIX}"):
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+            except OSError:
+                pass
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

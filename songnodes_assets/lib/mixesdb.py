@@ -1,0 +1,133 @@
+"""MixesDB crawling: discover mix pages from start URLs and fetch their raw wikitext.
+
+Start URLs may be category pages (``/w/Category:Techno``), ``/w/Special:RecentChanges`` or mix
+pages. Discovery goes through the MediaWiki API (``list=categorymembers`` / ``list=recentchanges``,
+JSON, with continuation; MediaWiki reports API errors as HTTP 200 with an ``error`` object). Mix pages
+are fetched as ``/w/<Title>?action=raw``: the wikitext is the editors' own source, so there are no
+rendered-HTML selectors to break, and it carries the categories (DJ, year, style, tracklist status).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterator
+from urllib.parse import quote, urlencode, urlsplit
+
+from .http import errors
+from .http.page_checks import block_reason
+from .http.polite import PoliteClient
+from .parsing.mixesdb_page import title_from_url
+
+FETCHER_VERSION = "mixesdb-raw/1"
+_NON_MIX_PREFIXES = ("Category:", "Special:", "File:", "Template:", "Help:", "User:", "Talk:", "MixesDB:")
+
+
+class DiscoveryError(errors.FetchError):
+    kind = "discovery"
+
+
+@dataclass(frozen=True)
+class PageRef:
+    title: str
+    url: str  # the URL actually fetched (…?action=raw)
+
+
+def page_url(base_url: str, title: str) -> str:
+    return f"{base_url.rstrip('/')}/w/{quote(title.replace(' ', '_'), safe='@,()!:')}"
+
+
+def raw_url(base_url: str, title: str) -> str:
+    return page_url(base_url, title) + "?action=raw"
+
+
+def discover(client: PoliteClient, base_url: str, start_urls: list[str], limit: int,
+             log: Callable[[str], None] = lambda m: None) -> list[PageRef]:
+    """Mix pages reachable from the start URLs, de-duplicated, at most ``limit``."""
+    seen: dict[str, PageRef] = {}
+    for start in start_urls:
+        if len(seen) >= limit:
+            break
+        title = title_from_url(start)
+        if title.startswith("Category:"):
+            titles = _api_list(client, base_url, "categorymembers",
+                               {"cmtitle": title.replace(" ", "_"), "cmnamespace": "0", "cmlimit": "500"}, limit - len(seen))
+        elif title.replace(" ", "") in ("Special:RecentChanges", "Special:NewPages"):
+            titles = _api_list(client, base_url, "recentchanges",
+                               {"rcnamespace": "0", "rctype": "new|edit", "rclimit": "500"}, limit - len(seen))
+        else:
+            titles = [title]
+        log(f"discovery: {start} -> {len(titles)} page(s)")
+        for t in titles:
+            if t.startswith(_NON_MIX_PREFIXES) or t in seen:
+                continue
+            seen[t] = PageRef(t, raw_url(base_url, t))
+            if len(seen) >= limit:
+                break
+    return list(seen.values())
+
+
+def _api_list(client: PoliteClient, base_url: str, list_name: str, params: dict[str, str], limit: int) -> list[str]:
+    titles: list[str] = []
+    cont: dict[str, str] = {}
+    for _ in range(1000):  # hard stop against a server that never ends continuation
+        query = {"action": "query", "list": list_name, "format": "json", **params, **cont}
+        url = f"{base_url.rstrip('/')}/w/api.php?{urlencode(query)}"
+        result = client.get(url)
+        try:
+            data = json.loads(result.body)
+        except ValueError as exc:
+            raise DiscoveryError(url, f"API answer is not JSON: {exc}") from exc
+        if not isinstance(data, dict) or "error" in data:
+            raise DiscoveryError(url, f"API error: {data.get('error') if isinstance(data, dict) else data!r}")
+        items = (data.get("query") or {}).get(list_name) or []
+        for item in items:
+            t = item.get("title") if isinstance(item, dict) else None
+            if isinstance(t, str) and t not in titles:
+                titles.append(t)
+        if len(titles) >= limit or not isinstance(data.get("continue"), dict):
+            break
+        cont = {k: str(v) for k, v in data["continue"].items()}
+    return titles[:limit]
+
+
+def fetch_rows(client: PoliteClient, refs: list[PageRef], *, scrape_date: str, run_id: str, source: str,
+               already_fetched: dict[str, dt.datetime], max_age: dt.timedelta,
+               log: Callable[[str], None] = lambda m: None) -> Iterator[dict]:
+    """Fetch each page not fetched successfully within ``max_age``; yield one bronze row per fetch,
+    errors included (a captcha, an empty page or a 503 after retries is a row with ``error_kind``)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    for i, ref in enumerate(refs, start=1):
+        last = already_fetched.get(ref.url)
+        if last is not None and now - last < max_age:
+            log(f"[{i}/{len(refs)}] skip {ref.title!r}: fetched {last.isoformat()} (< max age)")
+            continue
+        row = {"scrape_date": scrape_date, "source": source, "record_kind": "page", "url": ref.url,
+               "final_url": None, "page_title": ref.title, "status": None, "content_type": None,
+               "headers_json": None, "fetched_at": now, "sha256": None, "body": None, "body_bytes": None,
+               "error_kind": None, "error": None, "attempts": None, "elapsed_ms": None,
+               "fetcher_version": FETCHER_VERSION, "run_id": run_id}
+        try:
+            res = client.get(ref.url)
+            row.update(final_url=res.final_url, status=res.status, content_type=res.content_type or None,
+                       headers_json=json.dumps(res.headers, sort_keys=True), fetched_at=res.fetched_at,
+                       sha256=hashlib.sha256(res.body).hexdigest(), body=res.body, body_bytes=len(res.body),
+                       attempts=res.attempts, elapsed_ms=int(res.elapsed_s * 1000))
+            reason = block_reason(res.body, res.content_type, expect_html=False)
+            if reason:
+                kind = errors.EmptyPage.kind if reason == "empty page" else errors.BlockedPage.kind
+                row.update(error_kind=kind, error=f"{ref.url}: {reason}")
+                log(f"[{i}/{len(refs)}] ERROR {ref.title!r}: {reason}")
+                if kind == errors.BlockedPage.kind:
+                    yield row
+                    log(f"stopping: the host serves challenge pages; {len(refs) - i} page(s) left for a later run")
+                    return
+            else:
+                log(f"[{i}/{len(refs)}] fetched {ref.title!r} ({len(res.body)} bytes, {res.attempts} attempt(s))")
+        except errors.FetchError as exc:
+            row.update(status=exc.status, error_kind=exc.kind, error=str(exc), attempts=exc.attempts,
+                       fetched_at=dt.datetime.now(dt.timezone.utc))
+            log(f"[{i}/{len(refs)}] ERROR {ref.title!r}: {exc}")
+        yield row

@@ -1,0 +1,193 @@
+"""A whole tracklist (MixesDB line style) -> one entry per line, none dropped.
+
+Line style: one entry per line, optional ``#``/``*`` list markers, ``[cue]`` and position markers in
+front, ``;Section`` headings (parts, b2b DJs), ``w/ …`` or ``+ …`` continuation lines (mashup
+components of the entry above), ``...`` gaps and ``?``/``ID`` placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..ids import mashup_track_id
+from .credits import DEFAULT_PROTECTED_NAMES
+from .cues import take_leading_markers
+from .line import Credit, parse_credit
+from .text import clean_control, collapse_ws, strip_wiki_markup
+
+PARSER_VERSION = "2026.11.1"
+MAX_LINE_CHARS = 2000
+
+_LIST_MARKER_RE = re.compile(r"^\s*[#*:]+\s*")
+_SECTION_RE = re.compile(r"^\s*;\s*(.*?)\s*$")
+_HEADING_RE = re.compile(r"^\s*(={2,6})\s*(.*?)\s*\1\s*$")
+_SKIP_RE = re.compile(r"^\s*(?:</?list[^>]*>|\{\||\|\}|\|-|\{\{[^{}]*\}\}|__\w+__)\s*$", re.IGNORECASE)
+_CONTINUATION_RE = re.compile(r"^(?:w/|\+)\s+", re.IGNORECASE)
+
+
+@dataclass
+class Entry:
+    """One row of ``silver.playlist_tracks`` before playlist columns are added."""
+
+    line_no: int
+    position: int | None
+    section: str | None
+    section_index: int
+    entry_type: str  # track | placeholder | gap | empty | unparsed | mashup | component
+    outcome: str  # the line's parse outcome (identified | placeholder | gap | empty | unparsed)
+    raw_line: str
+    cue_raw: str | None
+    cue_seconds: int | None
+    cue_valid: bool | None
+    artists: list[str] = field(default_factory=list)
+    featured: list[str] = field(default_factory=list)
+    title: str | None = None
+    title_full: str | None = None
+    remixers: list[str] = field(default_factory=list)
+    version: str | None = None
+    label: str | None = None
+    catalog_number: str | None = None
+    is_identified: bool = False
+    is_mashup: bool = False
+    is_uncertain: bool = False
+    component_of: int | None = None
+    component_index: int | None = None
+    track_id: str | None = None
+    note: str | None = None
+
+
+def _entry_from_credit(credit: Credit, **kw) -> Entry:
+    return Entry(
+        outcome=credit.outcome,
+        artists=list(credit.artists),
+        featured=list(credit.featured),
+        title=credit.title,
+        title_full=credit.title_full,
+        remixers=list(credit.remixers),
+        version=credit.version,
+        label=credit.label,
+        catalog_number=credit.catalog_number,
+        is_identified=credit.is_identified,
+        is_mashup=credit.is_mashup,
+        track_id=credit.track_id,
+        note=credit.note,
+        **kw,
+    )
+
+
+_TYPE_BY_OUTCOME = {"identified": "track", "placeholder": "placeholder", "gap": "gap", "empty": "empty", "unparsed": "unparsed"}
+
+
+class _Builder:
+    def __init__(self, protected: tuple[str, ...]):
+        self.protected = protected
+        self.entries: list[Entry] = []
+        self.section: str | None = None
+        self.section_index = 0
+        self.position = 0
+        self.last_top: Entry | None = None
+        self.container_credits: dict[int, list[Credit]] = {}
+
+    def heading(self, name: str) -> None:
+        self.section = collapse_ws(name) or None
+        self.section_index += 1
+        self.last_top = None
+
+    def line(self, line_no: int, raw: str) -> None:
+        text = clean_control(raw)
+        if len(text) > MAX_LINE_CHARS:
+            self.position += 1
+            self.entries.append(Entry(line_no=line_no, position=self.position, section=self.section,
+                                      section_index=self.section_index, entry_type="unparsed", outcome="unparsed",
+                                      raw_line=text[:MAX_LINE_CHARS], cue_raw=None, cue_seconds=None, cue_valid=None,
+                                      note=f"line longer than {MAX_LINE_CHARS} characters"))
+            self.last_top = None
+            return
+        body = _LIST_MARKER_RE.sub("", text, count=1)
+        body, notes = strip_wiki_markup(body)
+        body, cue, _written_pos = take_leading_markers(body)
+        cont = _CONTINUATION_RE.match(body)
+        common = dict(raw_line=text.strip(), cue_raw=cue.raw if cue else None,
+                      cue_seconds=cue.seconds if cue else None, cue_valid=cue.valid if cue else None,
+                      section=self.section, section_index=self.section_index)
+        if cont and self.last_top is not None and self.last_top.entry_type not in {"gap", "empty"}:
+            self._component(line_no, parse_credit(body[cont.end():], self.protected, allow_mashup=False), common)
+            return
+        if cont:
+            body = body[cont.end():]
+        credit = parse_credit(body, self.protected)
+        self.position += 1
+        entry = _entry_from_credit(credit, line_no=line_no, position=self.position,
+                                   entry_type="mashup" if credit.components else _TYPE_BY_OUTCOME[credit.outcome],
+                                   **common)
+        entry.is_uncertain = "italic" in notes
+        if notes.get("bold_prefix"):
+            entry.note = f"prefix: {notes['bold_prefix']}"
+        self.entries.append(entry)
+        self.last_top = entry
+        if credit.components:
+            self.container_credits[line_no] = list(credit.components)
+            for i, comp in enumerate(credit.components):
+                self.entries.append(_entry_from_credit(comp, line_no=line_no, position=self.position,
+                                                       entry_type="component", component_of=line_no,
+                                                       component_index=i, **common))
+
+    def _component(self, line_no: int, credit: Credit, common: dict) -> None:
+        top = self.last_top
+        assert top is not None
+        comps = self.container_credits.get(top.line_no)
+        if comps is None:
+            # The entry above becomes a mashup container; its own credit is component 0.
+            first = Credit(outcome=top.outcome, artists=top.artists, featured=top.featured, title=top.title,
+                           title_full=top.title_full, remixers=top.remixers, version=top.version,
+                           label=top.label, catalog_number=top.catalog_number, track_id=top.track_id)
+            comps = [first]
+            self.container_credits[top.line_no] = comps
+            idx = self.entries.index(top)
+            self.entries.insert(idx + 1, _entry_from_credit(
+                first, line_no=top.line_no, position=top.position, entry_type="component",
+                component_of=top.line_no, component_index=0, raw_line=top.raw_line, cue_raw=top.cue_raw,
+                cue_seconds=top.cue_seconds, cue_valid=top.cue_valid, section=top.section,
+                section_index=top.section_index))
+        comps.append(credit)
+        self.entries.append(_entry_from_credit(credit, line_no=line_no, position=top.position,
+                                               entry_type="component", component_of=top.line_no,
+                                               component_index=len(comps) - 1, **common))
+        # Recompute the container from all its components.
+        top.entry_type = "mashup"
+        top.is_mashup = True
+        top.artists = []
+        for c in comps:
+            top.artists.extend(a for a in c.artists if a not in top.artists)
+        top.title = " vs. ".join(c.title or "?" for c in comps)
+        identified = all(c.is_identified for c in comps)
+        top.is_identified = identified
+        top.outcome = "identified" if identified else "placeholder"
+        top.track_id = mashup_track_id([c.track_id for c in comps if c.track_id]) if identified else None
+
+
+def parse_tracklist(lines: Iterable[str] | str, first_line_no: int = 1,
+                    protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES) -> list[Entry]:
+    """Parse tracklist text. Headings (``;X`` or ``=== X ===``) start sections; never raises on text."""
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    b = _Builder(protected)
+    for offset, raw in enumerate(lines):
+        line_no = first_line_no + offset
+        if raw is None:
+            continue
+        stripped = raw.strip()
+        if not stripped or _SKIP_RE.match(stripped):
+            continue
+        m = _SECTION_RE.match(stripped)
+        if m:
+            b.heading(strip_wiki_markup(m.group(1))[0])
+            continue
+        m = _HEADING_RE.match(stripped)
+        if m:
+            b.heading(strip_wiki_markup(m.group(2))[0])
+            continue
+        b.line(line_no, raw)
+    return b.entries

@@ -1,0 +1,138 @@
+"""Table contracts: one column spec per table gives both the pandera schema (strict, ordered: an
+unknown or missing column fails the write) and the pyarrow schema the parquet files carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    kind: str  # str | int | float | bool | ts | bytes | list
+    nullable: bool = True
+
+
+def _is_str_list(value) -> bool:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
+_PANDERA = {
+    "str": lambda c: pa.Column(pd.StringDtype(), nullable=c.nullable),
+    "int": lambda c: pa.Column(pd.Int64Dtype(), nullable=c.nullable),
+    "float": lambda c: pa.Column(pd.Float64Dtype(), nullable=c.nullable),
+    "bool": lambda c: pa.Column(pd.BooleanDtype(), nullable=c.nullable),
+    "ts": lambda c: pa.Column(pd.DatetimeTZDtype(tz="UTC"), nullable=c.nullable),
+    "bytes": lambda c: pa.Column(object, nullable=c.nullable,
+                                 checks=pa.Check(lambda v: isinstance(v, (bytes, bytearray)), element_wise=True,
+                                                 ignore_na=True, name="is_bytes")),
+    "list": lambda c: pa.Column(object, nullable=False,
+                                checks=pa.Check(_is_str_list, element_wise=True, name="is_list_of_str")),
+}
+_ARROW = {
+    "str": pa_arrow.string(), "int": pa_arrow.int64(), "float": pa_arrow.float64(), "bool": pa_arrow.bool_(),
+    "ts": pa_arrow.timestamp("us", tz="UTC"), "bytes": pa_arrow.large_binary(), "list": pa_arrow.list_(pa_arrow.string()),
+}
+_PANDAS = {"str": "string", "int": "Int64", "float": "Float64", "bool": "boolean"}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    layer: str
+    name: str
+    columns: tuple[Col, ...]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def pandera(self) -> pa.DataFrameSchema:
+        return pa.DataFrameSchema({c.name: _PANDERA[c.kind](c) for c in self.columns}, strict=True, ordered=True,
+                                  name=self.qualified, coerce=False)
+
+    def arrow(self) -> pa_arrow.Schema:
+        return pa_arrow.schema([pa_arrow.field(c.name, _ARROW[c.kind], nullable=c.nullable) for c in self.columns])
+
+    def conform(self, rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+        """Build a frame from rows with this table's dtypes. Columns are NOT added or removed here:
+        a field the spec does not know stays in the frame so that validation rejects it."""
+        df = pd.DataFrame(rows) if not isinstance(rows, pd.DataFrame) else rows.copy()
+        if df.empty and not len(df.columns):
+            df = pd.DataFrame({c.name: pd.Series([], dtype=object) for c in self.columns})
+        for c in self.columns:
+            if c.name not in df.columns:
+                continue
+            if c.kind in _PANDAS:
+                df[c.name] = df[c.name].astype(_PANDAS[c.kind])
+            elif c.kind == "ts":
+                df[c.name] = pd.to_datetime(df[c.name], utc=True)
+            elif c.kind == "list":
+                df[c.name] = df[c.name].map(lambda v: list(v) if isinstance(v, (list, tuple, np.ndarray)) else [])
+        return df
+
+    def sql_empty_select(self) -> str:
+        """A typed zero-row SELECT for a table that has no files yet."""
+        sql_types = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
+                     "ts": "TIMESTAMPTZ", "bytes": "BLOB", "list": "VARCHAR[]"}
+        cols = ", ".join(f"CAST(NULL AS {sql_types[c.kind]}) AS {c.name}" for c in self.columns)
+        return f"(SELECT {cols} WHERE false)"
+
+
+BRONZE_RAW = TableSpec("bronze", "raw_scrape_data", (
+    Col("scrape_date", "str", False), Col("source", "str", False), Col("record_kind", "str", False),
+    Col("url", "str", False), Col("final_url", "str"), Col("page_title", "str"), Col("status", "int"),
+    Col("content_type", "str"), Col("headers_json", "str"), Col("fetched_at", "ts", False), Col("sha256", "str"),
+    Col("body", "bytes"), Col("body_bytes", "int"), Col("error_kind", "str"), Col("error", "str"),
+    Col("attempts", "int"), Col("elapsed_ms", "int"), Col("fetcher_version", "str", False), Col("run_id", "str", False),
+))
+
+_PLAYLIST_KEY = (Col("playlist_id", "str", False), Col("source", "str", False), Col("url", "str", False),
+                 Col("scrape_date", "str", False))
+
+SILVER_PLAYLISTS = TableSpec("silver", "playlists", _PLAYLIST_KEY + (
+    Col("page_title", "str"), Col("mix_date", "str"), Col("date_precision", "str"), Col("djs", "list"),
+    Col("show", "str"), Col("venue", "str"), Col("is_live", "bool"), Col("categories", "list"),
+    Col("genres", "list"), Col("entities", "list"), Col("tracklist_status", "str"),
+    Col("has_tracklist_section", "bool", False), Col("n_entries", "int", False), Col("n_identified", "int", False),
+    Col("n_placeholders", "int", False), Col("n_gaps", "int", False), Col("n_unparsed", "int", False),
+    Col("n_mashups", "int", False), Col("fetched_at", "ts", False), Col("sha256", "str"),
+    Col("parser_version", "str", False),
+))
+
+SILVER_PLAYLIST_TRACKS = TableSpec("silver", "playlist_tracks", _PLAYLIST_KEY + (
+    Col("line_no", "int", False), Col("position", "int"), Col("section", "str"), Col("section_index", "int", False),
+    Col("entry_type", "str", False), Col("outcome", "str", False), Col("raw_line", "str", False),
+    Col("cue_raw", "str"), Col("cue_seconds", "int"), Col("cue_valid", "bool"), Col("artists", "list"),
+    Col("featured", "list"), Col("title", "str"), Col("title_full", "str"), Col("remixers", "list"),
+    Col("version", "str"), Col("label", "str"), Col("catalog_number", "str"), Col("is_identified", "bool", False),
+    Col("is_mashup", "bool", False), Col("is_uncertain", "bool", False), Col("component_of", "int"),
+    Col("component_index", "int"), Col("track_id", "str"), Col("note", "str"), Col("parser_version", "str", False),
+))
+
+SILVER_TRACKS = TableSpec("silver", "tracks", (
+    Col("track_id", "str", False), Col("artists", "list"), Col("featured", "list"), Col("title", "str", False),
+    Col("remixers", "list"), Col("version", "str"), Col("label", "str"), Col("catalog_number", "str"),
+    Col("is_mashup", "bool", False), Col("first_seen_at", "ts", False), Col("first_seen_playlist_id", "str", False),
+    Col("n_occurrences", "int", False), Col("scrape_date", "str", False), Col("parser_version", "str", False),
+))
+
+SILVER_TRANSITIONS = TableSpec("silver", "transitions", (
+    Col("from_track_id", "str", False), Col("to_track_id", "str", False), Col("playlist_id", "str", False),
+    Col("section_index", "int", False), Col("from_position", "int", False), Col("to_position", "int", False),
+    Col("from_line_no", "int", False), Col("to_line_no", "int", False), Col("scrape_date", "str", False),
+    Col("parser_version", "str", False),
+))
+
+ALL_TABLES = {t.qualified: t for t in (BRONZE_RAW, SILVER_PLAYLISTS, SILVER_PLAYLIST_TRACKS, SILVER_TRACKS,
+                                       SILVER_TRANSITIONS)}

@@ -1,0 +1,158 @@
+"""Bronze rows of one partition -> the four silver tables. Pure: same bronze + parser version in,
+same rows out (sorted, deduplicated), so re-materialising a partition never changes or inflates it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+import pandas as pd
+
+from .ids import playlist_id as make_playlist_id
+from .parsing.credits import DEFAULT_PROTECTED_NAMES
+from .parsing.mix_title import classify_categories, parse_mix_title
+from .parsing.mixesdb_page import MixPage, parse_rendered_html, parse_wikitext, title_from_url
+from .parsing.tracklist import PARSER_VERSION, Entry, parse_tracklist
+from .schemas import SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS, SILVER_TRANSITIONS
+
+
+@dataclass
+class SilverTables:
+    playlists: pd.DataFrame
+    playlist_tracks: pd.DataFrame
+    tracks: pd.DataFrame
+    transitions: pd.DataFrame
+    pages_skipped: int  # bronze rows that are fetch errors (kept in bronze, not parsed)
+
+
+def latest_pages(bronze: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The newest successful fetch of each URL in the partition, and the count of error rows."""
+    if bronze.empty:
+        return bronze, 0
+    ok = bronze[(bronze["status"].fillna(0) == 200) & bronze["error_kind"].isna() & bronze["body"].notna()]
+    errors = int(len(bronze) - len(ok))
+    ok = ok.sort_values(["url", "fetched_at", "sha256"]).drop_duplicates("url", keep="last")
+    return ok.sort_values("url").reset_index(drop=True), errors
+
+
+def parse_page(body: bytes, content_type: str | None, title: str) -> MixPage:
+    text = body.decode("utf-8", errors="replace")
+    ctype = (content_type or "").lower()
+    if "html" in ctype or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        return parse_rendered_html(text, title)
+    return parse_wikitext(text, title)
+
+
+def build_silver(bronze: pd.DataFrame, scrape_date: str,
+                 protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES) -> SilverTables:
+    pages, skipped = latest_pages(bronze)
+    playlists: list[dict] = []
+    entries_rows: list[dict] = []
+    for page_row in pages.itertuples(index=False):
+        title = page_row.page_title or title_from_url(page_row.url)
+        page = parse_page(page_row.body, page_row.content_type, title)
+        first = page.tracklist_lines[0][0] if page.tracklist_lines else 1
+        entries = parse_tracklist([t for _, t in page.tracklist_lines], first_line_no=first, protected=protected)
+        meta = parse_mix_title(page.title, page.categories, protected)
+        cats = classify_categories(page.categories, meta.djs)
+        pid = make_playlist_id("mixesdb" if page_row.source == "mixesdb" else page_row.source, page.title)
+        key = {"playlist_id": pid, "source": page_row.source, "url": page_row.url, "scrape_date": scrape_date}
+        top = [e for e in entries if e.component_of is None]
+        playlists.append({
+            **key,
+            "page_title": page.title,
+            "mix_date": meta.mix_date.isoformat() if meta.mix_date else None,
+            "date_precision": meta.date_precision,
+            "djs": meta.djs,
+            "show": meta.show,
+            "venue": meta.venue,
+            "is_live": meta.is_live,
+            "categories": page.categories,
+            "genres": cats["genres"],
+            "entities": cats["entities"],
+            "tracklist_status": page.tracklist_status,
+            "has_tracklist_section": page.has_tracklist_section,
+            "n_entries": len(top),
+            "n_identified": sum(e.is_identified for e in top),
+            "n_placeholders": sum(e.entry_type == "placeholder" for e in top),
+            "n_gaps": sum(e.entry_type == "gap" for e in top),
+            "n_unparsed": sum(e.entry_type in ("unparsed", "empty") for e in top),
+            "n_mashups": sum(e.is_mashup for e in top),
+            "fetched_at": page_row.fetched_at,
+            "sha256": page_row.sha256,
+            "parser_version": PARSER_VERSION,
+        })
+        for e in entries:
+            entries_rows.append({**key, **dataclasses.asdict(e), "parser_version": PARSER_VERSION,
+                                 "_fetched_at": page_row.fetched_at})
+
+    pl = SILVER_PLAYLISTS.conform(playlists) if playlists else _empty(SILVER_PLAYLISTS)
+    pt_full = pd.DataFrame(entries_rows)
+    if pt_full.empty:
+        pt = _empty(SILVER_PLAYLIST_TRACKS)
+        tracks = _empty(SILVER_TRACKS)
+        transitions = _empty(SILVER_TRANSITIONS)
+    else:
+        tracks = _tracks(pt_full, scrape_date)
+        transitions = _transitions(pt_full, scrape_date)
+        pt = SILVER_PLAYLIST_TRACKS.conform(_order(pt_full.drop(columns=["_fetched_at"]), SILVER_PLAYLIST_TRACKS))
+        pt = pt.sort_values(["playlist_id", "line_no", "component_index"], na_position="first").reset_index(drop=True)
+    pl = pl.sort_values("playlist_id").reset_index(drop=True) if not pl.empty else pl
+    return SilverTables(pl, pt, tracks, transitions, skipped)
+
+
+def _order(df: pd.DataFrame, spec) -> pd.DataFrame:
+    """Put known columns in contract order; unknown columns stay (at the end) so validation names them."""
+    known = [c for c in spec.column_names if c in df.columns]
+    extra = [c for c in df.columns if c not in spec.column_names]
+    return df[known + extra]
+
+
+def _empty(spec) -> pd.DataFrame:
+    return spec.conform(pd.DataFrame({c: pd.Series([], dtype=object) for c in spec.column_names}))
+
+
+def _tracks(pt: pd.DataFrame, scrape_date: str) -> pd.DataFrame:
+    ident = pt[pt["is_identified"] & pt["track_id"].notna()].copy()
+    if ident.empty:
+        return _empty(SILVER_TRACKS)
+    ident = ident.sort_values(["_fetched_at", "playlist_id", "line_no", "component_index"], na_position="first")
+    counts = ident.groupby("track_id").size()
+    first = ident.drop_duplicates("track_id", keep="first").set_index("track_id")
+    labels = ident.dropna(subset=["label"]).drop_duplicates("track_id").set_index("track_id")
+    catnos = ident.dropna(subset=["catalog_number"]).drop_duplicates("track_id").set_index("track_id")
+    rows = []
+    for tid, r in first.iterrows():
+        rows.append({
+            "track_id": tid, "artists": r["artists"], "featured": r["featured"], "title": r["title"],
+            "remixers": r["remixers"], "version": r["version"],
+            "label": labels["label"].get(tid) if tid in labels.index else None,
+            "catalog_number": catnos["catalog_number"].get(tid) if tid in catnos.index else None,
+            "is_mashup": bool(r["is_mashup"]), "first_seen_at": r["_fetched_at"],
+            "first_seen_playlist_id": r["playlist_id"], "n_occurrences": int(counts[tid]),
+            "scrape_date": scrape_date, "parser_version": PARSER_VERSION,
+        })
+    return SILVER_TRACKS.conform(rows).sort_values("track_id").reset_index(drop=True)
+
+
+def _transitions(pt: pd.DataFrame, scrape_date: str) -> pd.DataFrame:
+    """Edges between consecutive top-level entries of one section; only when both are identified."""
+    top = pt[pt["component_of"].isna()].sort_values(["playlist_id", "section_index", "position"])
+    rows = []
+    for (pid, sec), grp in top.groupby(["playlist_id", "section_index"], sort=True):
+        prev = None
+        for r in grp.itertuples(index=False):
+            if prev is not None and prev.is_identified and r.is_identified and prev.track_id and r.track_id:
+                rows.append({"from_track_id": prev.track_id, "to_track_id": r.track_id, "playlist_id": pid,
+                             "section_index": int(sec), "from_position": int(prev.position),
+                             "to_position": int(r.position), "from_line_no": int(prev.line_no),
+                             "to_line_no": int(r.line_no), "scrape_date": scrape_date,
+                             "parser_version": PARSER_VERSION})
+            prev = r
+    if not rows:
+        return _empty(SILVER_TRANSITIONS)
+    return SILVER_TRANSITIONS.conform(rows)
+
+
+def entry_fields() -> list[str]:
+    """Fields the parser emits per entry (the contract must know every one of them)."""
+    return [f.name for f in dataclasses.fields(Entry)]

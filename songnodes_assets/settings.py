@@ -1,0 +1,88 @@
+"""Configuration from ``SONGNODES_*`` environment variables (every one has a sane default; see README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+DEFAULT_BASE_URL = "https://www.mixesdb.com"
+DEFAULT_CONTACT = "https://github.com/songnodes/songnodes_assets"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or not value.strip() else value.strip()
+
+
+def _float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a number") from exc
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not an integer") from exc
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def _list(raw: str) -> list[str]:
+    return [p for p in (x.strip() for x in raw.replace("\n", ",").replace(" ", ",").split(",")) if p]
+
+
+@dataclass(frozen=True)
+class Settings:
+    lakehouse_root: str
+    mixesdb_base_url: str
+    mixesdb_start_urls: tuple[str, ...]
+    discovery_limit: int
+    user_agent: str
+    allowed_hosts: frozenset[str]
+    min_interval_s: float
+    jitter_s: float
+    timeout_s: float
+    max_tries: int
+    retry_after_cap_s: float
+    refetch_after_days: float
+    max_error_rate: float
+    protected_artists: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        base = _env("SONGNODES_MIXESDB_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"SONGNODES_MIXESDB_BASE_URL={base!r} must be an http(s) URL")
+        start = _list(_env("SONGNODES_MIXESDB_START_URLS", f"{base}/w/Special:RecentChanges"))
+        hosts = {parts.hostname.lower()}
+        if parts.hostname.lower().endswith("mixesdb.com"):
+            hosts |= {"www.mixesdb.com", "mixesdb.com"}
+        hosts |= {h.lower() for h in _list(_env("SONGNODES_ALLOWED_HOSTS", ""))}
+        contact = _env("SONGNODES_CONTACT", DEFAULT_CONTACT)
+        return cls(
+            lakehouse_root=_env("SONGNODES_LAKEHOUSE_ROOT", os.path.join(os.getcwd(), ".songnodes", "lakehouse")),
+            mixesdb_base_url=base,
+            mixesdb_start_urls=tuple(start),
+            discovery_limit=_int("SONGNODES_DISCOVERY_LIMIT", 50),
+            user_agent=_env("SONGNODES_USER_AGENT", f"SongNodesBot/0.1 (+{contact})"),
+            allowed_hosts=frozenset(hosts),
+            min_interval_s=_float("SONGNODES_MIN_INTERVAL_S", 4.0),
+            jitter_s=_float("SONGNODES_JITTER_S", 1.0),
+            timeout_s=_float("SONGNODES_TIMEOUT_S", 30.0),
+            max_tries=max(1, _int("SONGNODES_MAX_TRIES", 3)),
+            retry_after_cap_s=_float("SONGNODES_RETRY_AFTER_CAP_S", 120.0),
+            refetch_after_days=_float("SONGNODES_REFETCH_AFTER_DAYS", 30.0),
+            max_error_rate=_float("SONGNODES_MAX_ERROR_RATE", 0.2),
+            protected_artists=tuple(p.strip() for p in _env("SONGNODES_PROTECTED_ARTISTS", "").split("|") if p.strip()),
+        )
