@@ -10,9 +10,9 @@ import pandas as pd
 from .schemas import TableSpec
 
 # "[7?] W", "[01:02] X", "01. X", "12) X": a cue or position marker that reached an artist name.
-MARKER_IN_ARTIST_RE = re.compile(r"^\s*(?:\[[0-9?:.\s]*\]|\d{1,3}[.)]\s|[0-9?]{1,3}:[0-9?]{2}\b)")
+MARKER_IN_ARTIST_RE = re.compile(r"^\s*(?:\[\s*[0-9?][0-9?:.]*\s*\]|\d{1,3}[.)]\s|\d{1,3}:\d{2}\s)")
 # "[Label]", "[Label - CAT]" or the "(Label]" typo left at the end of a title.
-LABEL_IN_TITLE_RE = re.compile(r"(?:\[[^\[\]]*\]|\([^()\[\]]*\]|\[[^\[\]]*)\s*$")
+LABEL_IN_TITLE_RE = re.compile(r"(?:\[[^\[\]]*\]\s*|\([^()\[\]]*\]\s*|\[[^\[\]]+)$")
 
 
 def _where(row) -> str:
@@ -35,7 +35,7 @@ def markers_in_artists(tracks: pd.DataFrame) -> list[str]:
 
 def labels_in_titles(tracks: pd.DataFrame) -> list[str]:
     out = []
-    for _, r in tracks.iterrows():
+    for _, r in tracks[tracks["outcome"] != "unparsed"].iterrows():
         for col in ("title", "title_full"):
             value = r[col]
             if isinstance(value, str) and LABEL_IN_TITLE_RE.search(value):

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 # A cue is 1-3 digits/question marks, optionally followed by up to two ":xx" groups.
 CUE_RE = re.compile(r"^\s*\[\s*([0-9?][0-9?:.]{0,11})\s*\]\s*")
 # Position numbers people put in front ("01.", "1)", "01 -" when another separator follows).
-POSITION_RE = re.compile(r"^\s*(\d{1,3})[.)]\s+")
+POSITION_RE = re.compile(r"^\s*(\d{1,3})[.)](?:\s+|(?=[^\d\s.]))")
 POSITION_DASH_RE = re.compile(r"^\s*(\d{1,3})\s+-\s+(?=.*\s-\s)")
 # A bare timestamp in front without brackets ("00:00 Artist - Title", 1001tracklists exports).
-BARE_TIME_RE = re.compile(r"^\s*(\d{1,2}:\d{2}(?::\d{2})?)\s+(?=\S)")
+BARE_TIME_RE = re.compile(r"^\s*(\d{1,3}:\d{2}(?::\d{2})?)\s+(?=\S)")
 
 # The longest set people upload is ~24 h; anything beyond is treated as unknown.
 MAX_CUE_SECONDS = 48 * 3600

@@ -18,7 +18,7 @@ GAP_RE = re.compile(r"^(?:\.{2,}|…+|-{2,}|\.\s\.\s\.)$")
 _TRAILING_NOISE_RE = re.compile(r"\s+(?:!+|\*+|\?!+)$")
 _LABEL_RE = re.compile(r"\s*\[([^\[\]]*)\]\s*$")
 _LABEL_MISMATCH_RE = re.compile(r"\s*\(([^()\[\]]*)\]\s*$")  # "(Label]" typo seen on MixesDB
-_LABEL_UNCLOSED_RE = re.compile(r"\s+\[([^\[\]]+)$")
+_LABEL_UNCLOSED_RE = re.compile(r"\s*\[([^\[\]]+)$")
 _CATNO_TOKEN_RE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.\-]{1,14}$")
 _VS_RE = re.compile(r"\s+(?:vs\.?|Vs\.?|VS\.?)\s+")
 SEPARATOR = " - "
@@ -69,17 +69,30 @@ def split_label(inner: str) -> tuple[str | None, str | None]:
 
 
 def take_label(text: str) -> tuple[str, str | None, str | None]:
-    """Remove a trailing [Label] / [Label - CATNO] (or its "(Label]" / "[Label" typos)."""
-    for rx in (_LABEL_RE, _LABEL_MISMATCH_RE, _LABEL_UNCLOSED_RE):
-        m = rx.search(text)
-        if m and text[: m.start()].strip():
+    """Remove trailing [Label] / [Label - CATNO] groups (and the "(Label]" / "[Label" typos).
+
+    Several trailing groups ("[Label] [Promo]") are all removed; their texts are joined with "; ".
+    """
+    labels: list[str] = []
+    catno: str | None = None
+    for _ in range(5):
+        for rx in (_LABEL_RE, _LABEL_MISMATCH_RE, _LABEL_UNCLOSED_RE):
+            m = rx.search(text)
+            if m and text[: m.start()].strip():
+                label, cat = split_label(m.group(1))
+                if label:
+                    labels.insert(0, label)
+                catno = catno or cat
+                text = text[: m.start()].rstrip()
+                break
+        else:
+            break
+    if not labels and catno is None:
+        m = _LABEL_RE.search(text)
+        if m and not text[: m.start()].strip():  # the whole line is "[Label]": a placeholder with a label
             label, cat = split_label(m.group(1))
-            return text[: m.start()].rstrip(), label, cat
-    m = _LABEL_RE.search(text)
-    if m and not text[: m.start()].strip():  # the whole line is "[Label]": a placeholder with a label
-        label, cat = split_label(m.group(1))
-        return "", label, cat
-    return text, None, None
+            return "", label, cat
+    return text, "; ".join(labels) or None, catno
 
 
 def _finish(credit: Credit) -> Credit:

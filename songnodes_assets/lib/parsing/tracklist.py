@@ -161,7 +161,8 @@ class _Builder:
         top.artists = []
         for c in comps:
             top.artists.extend(a for a in c.artists if a not in top.artists)
-        top.title = " vs. ".join(c.title or "?" for c in comps)
+        parsed = all(c.outcome in ("identified", "placeholder") for c in comps)
+        top.title = " vs. ".join(c.title or "?" for c in comps) if parsed else None
         identified = all(c.is_identified for c in comps)
         top.is_identified = identified
         top.outcome = "identified" if identified else "placeholder"

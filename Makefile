@@ -1,0 +1,34 @@
+# Two commands: `make demo` (set up + run the main job offline) and `make test` (set up + whole suite).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test ui validate bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/songnodes demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+validate: install
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+ui: install
+	mkdir -p .songnodes/dagster_home
+	DAGSTER_HOME=$(CURDIR)/.songnodes/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: install
+	$(BIN)/python scripts/bench_parse.py --lines 1000000
+
+clean:
+	rm -rf .songnodes .pytest_cache

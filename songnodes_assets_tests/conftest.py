@@ -1,0 +1,25 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("SONGNODES_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared real-data corpus (../shared/corpus); tests that need it skip when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"real-data corpus not found at {CORPUS} (CI provides ../shared/corpus)")
+    return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test reads the developer's SONGNODES_* settings or Dagster home."""
+    for key in list(os.environ):
+        if key.startswith("SONGNODES_") and key != "SONGNODES_CORPUS":
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
