@@ -23,3 +23,9 @@ def _isolated_env(monkeypatch, tmp_path):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """Local test servers listen on 127.0.0.1 only (real sockets, never another address)."""
+    return ("127.0.0.1", 0)

@@ -90,6 +90,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 @dataclass
 class _HostState:
     lock: threading.Lock = field(default_factory=threading.Lock)
+    robots_lock: threading.Lock = field(default_factory=threading.Lock)
     last_request: float | None = None
     robots: Protego | None = None
     crawl_delay: float | None = None
@@ -169,10 +170,12 @@ class PoliteClient:
         if not self.p.respect_robots:
             return
         state = self._host_state(url)
-        if state.robots is None:
-            state.robots = self._load_robots(url)
-            delay = state.robots.crawl_delay(self.robots_agent)
-            state.crawl_delay = float(delay) if delay is not None else None
+        with state.robots_lock:  # one robots.txt fetch per host, even with concurrent callers
+            if state.robots is None:
+                robots = self._load_robots(url)
+                delay = robots.crawl_delay(self.robots_agent)
+                state.crawl_delay = float(delay) if delay is not None else None
+                state.robots = robots
         if not state.robots.can_fetch(url, self.robots_agent):
             self.stats["refused_robots"] += 1
             raise errors.RobotsDisallowed(url, f"robots.txt disallows this URL for {self.robots_agent!r}")
