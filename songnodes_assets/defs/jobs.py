@@ -2,14 +2,12 @@
 
 import dagster as dg
 
-from .partitions import daily_partitions
 
 MAIN_JOB_NAME = "songnodes_main"
 
 main_job = dg.define_asset_job(
     MAIN_JOB_NAME,
     selection=dg.AssetSelection.groups("bronze", "silver"),
-    partitions_def=daily_partitions,
     description="Scrape MixesDB pages into bronze, then parse them into the silver tables (one scrape date).",
     executor_def=dg.in_process_executor,
 )

@@ -41,14 +41,15 @@ class Lakehouse:
     def partitions(self, spec: TableSpec) -> list[str]:
         return sorted({p.parent.name.split("=", 1)[1] for p in self.files(spec)})
 
-    def write(self, spec: TableSpec, df: pd.DataFrame, partition: str, file_name: str = SILVER_FILE) -> Path:
+    def write(self, spec: TableSpec, df: pd.DataFrame | pa.Table, partition: str, file_name: str = SILVER_FILE) -> Path:
         """Validate ``df`` against the table contract and publish it atomically as one file.
 
         Raises ``pandera.errors.SchemaError`` (nothing written) when a column is unknown, missing,
-        out of order or of the wrong type.
+        out of order or of the wrong type. An arrow table must come from ``to_arrow`` (already validated).
         """
-        validated = spec.pandera().validate(df, lazy=False)
-        table = pa.Table.from_pandas(validated, schema=spec.arrow(), preserve_index=False)
+        table = df if isinstance(df, pa.Table) else self.to_arrow(spec, df)
+        if table.schema != spec.arrow():
+            raise ValueError(f"{spec.qualified}: arrow schema differs from the contract: {table.schema}")
         target_dir = self.partition_dir(spec, partition)
         target_dir.mkdir(parents=True, exist_ok=True)
         self._sweep_partials(target_dir)
@@ -64,6 +65,12 @@ class Lakehouse:
             if tmp.exists():
                 tmp.unlink()
         return final
+
+    @staticmethod
+    def to_arrow(spec: TableSpec, df: pd.DataFrame) -> pa.Table:
+        """Validate against the contract (strict, ordered) and convert; raises SchemaError, writes nothing."""
+        validated = spec.pandera().validate(df, lazy=False)
+        return pa.Table.from_pandas(validated, schema=spec.arrow(), preserve_index=False)
 
     def read(self, spec: TableSpec, partition: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
         files = self.files(spec, partition)

@@ -34,12 +34,12 @@ def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
     except errors.FetchError as exc:
         raise dg.Failure(description=f"discovery failed: {exc}", metadata={"error_kind": exc.kind}) from exc
     already = last_successful_fetches(lake)
-    rows = list(fetch_rows(client, refs, scrape_date=context.partition_key, run_id=context.run_id,
+    rows = list(fetch_rows(client, refs, scrape_date=context.partition_key, run_id=context.run.run_id,
                            source="mixesdb", already_fetched=already, max_age=mixesdb.max_age, log=context.log.info))
     df = BRONZE_RAW.conform(rows) if rows else None
     path = None
     if df is not None:
-        path = lake.write(BRONZE_RAW, df, context.partition_key, file_name=f"run-{context.run_id}.parquet")
+        path = lake.write(BRONZE_RAW, df, context.partition_key, file_name=f"run-{context.run.run_id}.parquet")
     summary = fetch_summary(df) if df is not None else {"pages_fetched": 0, "pages_ok": 0}
     stats = {f"http_{k}": int(v) for k, v in sorted(client.stats.items())}
     metadata = {"pages_discovered": len(refs), "pages_skipped_fresh": len(refs) - len(rows), **summary, **stats,

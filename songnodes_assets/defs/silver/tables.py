@@ -71,8 +71,11 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     tables = build_silver(bronze, partition, protected=parser.protected)
     frames = {"playlists": tables.playlists, "playlist_tracks": tables.playlist_tracks,
               "tracks": tables.tracks, "transitions": tables.transitions}
-    for name, df in frames.items():
-        lake.write(SPECS[name], df, partition)  # strict contract: unknown column -> SchemaError, nothing written
+    # Validate all four first (strict contract): a breach, e.g. a parser field the schema does not know,
+    # fails the step and writes nothing at all.
+    validated = {name: lake.to_arrow(SPECS[name], df) for name, df in frames.items()}
+    for name, table in validated.items():
+        lake.write(SPECS[name], table, partition)
     pl, pt = tables.playlists, tables.playlist_tracks
     top = pt[pt["component_of"].isna()] if not pt.empty else pt
     n_identified = int(top["is_identified"].sum()) if not top.empty else 0
