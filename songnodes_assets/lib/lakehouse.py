@@ -44,7 +44,7 @@ class Lakehouse:
     def write(self, spec: TableSpec, df: pd.DataFrame | pa.Table, partition: str, file_name: str = SILVER_FILE) -> Path:
         """Validate ``df`` against the table contract and publish it atomically as one file.
 
-        Raises ``pandera.errors.SchemaError`` (nothing written) when a column is unknown, missing,
+        Raises ``ContractViolation`` (nothing written) when a column is unknown, missing,
         out of order or of the wrong type. An arrow table must come from ``to_arrow`` (already validated).
         """
         table = df if isinstance(df, pa.Table) else self.to_arrow(spec, df)
@@ -68,8 +68,8 @@ class Lakehouse:
 
     @staticmethod
     def to_arrow(spec: TableSpec, df: pd.DataFrame) -> pa.Table:
-        """Validate against the contract (strict, ordered) and convert; raises SchemaError, writes nothing."""
-        validated = spec.pandera().validate(df, lazy=False)
+        """Validate against the contract (strict, ordered) and convert; raises ContractViolation."""
+        validated = spec.validate(df)
         return pa.Table.from_pandas(validated, schema=spec.arrow(), preserve_index=False)
 
     def read(self, spec: TableSpec, partition: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:

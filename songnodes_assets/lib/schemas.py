@@ -7,8 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pandera.errors as pa_errors
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+
+
+class ContractViolation(ValueError):
+    """A frame does not match its table contract; the message names the table and the columns."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,22 @@ class TableSpec:
     def pandera(self) -> pa.DataFrameSchema:
         return pa.DataFrameSchema({c.name: _PANDERA[c.kind](c) for c in self.columns}, strict=True, ordered=True,
                                   name=self.qualified, coerce=False)
+
+    def validate(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Strict, ordered validation; raises ContractViolation naming unknown/missing/bad columns."""
+        extra = [c for c in df.columns if c not in self.column_names]
+        missing = [c for c in self.column_names if c not in df.columns]
+        if extra or missing:
+            raise ContractViolation(f"{self.qualified}: unknown columns {extra} (a field the contract does not know), "
+                                    f"missing columns {missing}")
+        if list(df.columns) != self.column_names:
+            raise ContractViolation(f"{self.qualified}: columns out of contract order: {list(df.columns)}")
+        try:
+            return self.pandera().validate(df, lazy=True)
+        except (pa_errors.SchemaError, pa_errors.SchemaErrors) as exc:
+            cases = getattr(exc, "failure_cases", None)
+            detail = cases.head(10).to_string() if isinstance(cases, pd.DataFrame) else str(exc)[:2000]
+            raise ContractViolation(f"{self.qualified}: values break the contract:\n{detail}") from exc
 
     def arrow(self) -> pa_arrow.Schema:
         return pa_arrow.schema([pa_arrow.field(c.name, _ARROW[c.kind], nullable=c.nullable) for c in self.columns])

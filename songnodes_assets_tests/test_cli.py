@@ -1,0 +1,104 @@
+"""The ``songnodes`` console script, run as a user runs it (subprocess)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SONGNODES = [sys.executable, "-m", "songnodes_assets.cli"]
+
+
+def songnodes(*args, stdin: bytes | None = None, env=None, cwd=None):
+    return subprocess.run([*SONGNODES, *args], input=stdin, capture_output=True, timeout=120,
+                          env={**os.environ, **(env or {})}, cwd=cwd or REPO)
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "songnodes"
+    assert exe.exists()
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "demo" in out.stdout and "parse" in out.stdout and "sql" in out.stdout
+
+
+def test_parse_prints_one_json_object_per_entry(tmp_path):
+    f = tmp_path / "tl.txt"
+    f.write_text(";Part 1\n[00] A & B - One (X Remix) [Lab - CAT 1]\n?\n...\n[1:02:30] C feat. D - Two\n"
+                 "w/ E - Three\n", encoding="utf-8")
+    res = songnodes("parse", str(f))
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(x) for x in res.stdout.decode().splitlines()]
+    required = {"line_no", "position", "section", "cue_raw", "cue_seconds", "artists", "featured", "title", "remixers",
+                "version", "label", "catalog_number", "is_identified", "is_mashup", "component_of", "track_id"}
+    assert all(required <= set(r) for r in rows)
+    first = rows[0]
+    assert (first["line_no"], first["section"], first["artists"], first["remixers"], first["label"],
+            first["catalog_number"]) == (2, "Part 1", ["A", "B"], ["X"], "Lab", "CAT 1")
+    assert rows[1]["is_identified"] is False and rows[1]["track_id"] is None
+    assert rows[2]["entry_type"] == "gap"
+    mashup = [r for r in rows if r["is_mashup"]]
+    assert mashup and all(r["component_of"] == 5 for r in rows if r["entry_type"] == "component")
+    assert rows[3]["cue_seconds"] == 3750
+
+
+def test_parse_reads_stdin():
+    res = songnodes("parse", "-", stdin="Tiësto - Adagio For Strings\n".encode())
+    assert res.returncode == 0
+    assert json.loads(res.stdout)["artists"] == ["Tiësto"]
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10, "binary"),
+    (("A - " + "x" * 200_000 + "\n").encode(), "line 1 is longer"),
+    (bytes(range(128, 256)) * 50, "not UTF-8"),
+])
+def test_parse_refuses_bad_input_with_a_clear_message(tmp_path, payload, message):
+    f = tmp_path / "bad.bin"
+    f.write_bytes(payload)
+    res = songnodes("parse", str(f))
+    assert res.returncode == 2
+    assert message in res.stderr.decode() and "Traceback" not in res.stderr.decode()
+
+
+def test_parse_missing_file_is_a_clear_error():
+    res = songnodes("parse", "/nonexistent/tracklist.txt")
+    assert res.returncode == 2 and "cannot read" in res.stderr.decode() and b"Traceback" not in res.stderr
+
+
+def test_sql_on_an_empty_lakehouse_and_read_only(tmp_path):
+    env = {"SONGNODES_LAKEHOUSE_ROOT": str(tmp_path / "lake")}
+    res = songnodes("sql", "SELECT count(*) AS n FROM silver.playlists", "--format", "json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout) == {"n": 0}
+    for bad in ("COPY (SELECT 1) TO '/tmp/x.csv'", "CREATE TABLE t AS SELECT 1", "SELECT 1; DROP VIEW silver.tracks",
+                "ATTACH '/tmp/evil.db'"):
+        res = songnodes("sql", bad, env=env)
+        assert res.returncode == 2 and b"Traceback" not in res.stderr, bad
+    res = songnodes("sql", "SELECT * FROM no_such_table", env=env)
+    assert res.returncode == 2 and "query failed" in res.stderr.decode()
+
+
+def test_demo_end_to_end(tmp_path):
+    """The README's first command: the whole bronze -> silver path offline, with row counts printed."""
+    res = songnodes("demo", "--home", str(tmp_path / "home"), "--date", "2024-05-01",
+                    env={"DAGSTER_HOME": ""}, cwd=tmp_path)
+    out = res.stdout.decode()
+    assert res.returncode == 0, out + res.stderr.decode()[-3000:]
+    counts = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith(("bronze.", "silver.")):
+            counts[parts[0]] = int(parts[1])
+    assert counts["bronze.raw_scrape_data"] == 12 and counts["silver.playlists"] == 12
+    assert counts["silver.tracks"] > 50 and counts["silver.transitions"] > 40
+    # the run is in the persistent instance, so `dagster dev` shows it afterwards
+    runs = list((tmp_path / "home" / "dagster_home").glob("history/runs/*.db"))
+    assert runs, "the demo's run was not stored in its DAGSTER_HOME"
+    # the monitoring queries in sql/ run on the demo's lakehouse
+    env = {"SONGNODES_LAKEHOUSE_ROOT": str(tmp_path / "home" / "lakehouse")}
+    for q in sorted((REPO / "sql" / "monitoring").glob("*.sql")):
+        res = songnodes("sql", "--file", str(q), "--format", "csv", env=env)
+        assert res.returncode == 0 and len(res.stdout.decode().splitlines()) >= 2, (q.name, res.stderr)
