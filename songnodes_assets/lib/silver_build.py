@@ -4,6 +4,7 @@ same rows out (sorted, deduplicated), so re-materialising a partition never chan
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 import pandas as pd
 
@@ -82,7 +83,7 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
             "parser_version": PARSER_VERSION,
         })
         for e in entries:
-            entries_rows.append({**key, **dataclasses.asdict(e), "parser_version": PARSER_VERSION,
+            entries_rows.append({**key, **_entry_dict(e), "parser_version": PARSER_VERSION,
                                  "_fetched_at": page_row.fetched_at})
 
     pl = SILVER_PLAYLISTS.conform(playlists) if playlists else _empty(SILVER_PLAYLISTS)
@@ -100,6 +101,16 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
     return SilverTables(pl, pt, tracks, transitions, skipped)
 
 
+@functools.lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _entry_dict(entry: Entry) -> dict:
+    """Shallow dict of an entry, every dataclass field included (a new parser field shows up as a column)."""
+    return {name: getattr(entry, name) for name in _field_names(type(entry))}
+
+
 def _order(df: pd.DataFrame, spec) -> pd.DataFrame:
     """Put known columns in contract order; unknown columns stay (at the end) so validation names them."""
     known = [c for c in spec.column_names if c in df.columns]
@@ -112,45 +123,49 @@ def _empty(spec) -> pd.DataFrame:
 
 
 def _tracks(pt: pd.DataFrame, scrape_date: str) -> pd.DataFrame:
-    ident = pt[pt["is_identified"] & pt["track_id"].notna()].copy()
+    """One row per identified track id: attributes of its first sighting, first label/catalog number seen."""
+    ident = pt[pt["is_identified"] & pt["track_id"].notna()]
     if ident.empty:
         return _empty(SILVER_TRACKS)
-    ident = ident.sort_values(["_fetched_at", "playlist_id", "line_no", "component_index"], na_position="first")
-    counts = ident.groupby("track_id").size()
+    ident = ident.sort_values(["_fetched_at", "playlist_id", "line_no", "component_index"], na_position="first",
+                              kind="stable")
     first = ident.drop_duplicates("track_id", keep="first").set_index("track_id")
-    labels = ident.dropna(subset=["label"]).drop_duplicates("track_id").set_index("track_id")
-    catnos = ident.dropna(subset=["catalog_number"]).drop_duplicates("track_id").set_index("track_id")
-    rows = []
-    for tid, r in first.iterrows():
-        rows.append({
-            "track_id": tid, "artists": r["artists"], "featured": r["featured"], "title": r["title"],
-            "remixers": r["remixers"], "version": r["version"],
-            "label": labels["label"].get(tid) if tid in labels.index else None,
-            "catalog_number": catnos["catalog_number"].get(tid) if tid in catnos.index else None,
-            "is_mashup": bool(r["is_mashup"]), "first_seen_at": r["_fetched_at"],
-            "first_seen_playlist_id": r["playlist_id"], "n_occurrences": int(counts[tid]),
-            "scrape_date": scrape_date, "parser_version": PARSER_VERSION,
-        })
-    return SILVER_TRACKS.conform(rows).sort_values("track_id").reset_index(drop=True)
+    counts = ident.groupby("track_id").size()
+    labels = ident.dropna(subset=["label"]).drop_duplicates("track_id").set_index("track_id")["label"]
+    catnos = ident.dropna(subset=["catalog_number"]).drop_duplicates("track_id").set_index("track_id")["catalog_number"]
+    out = pd.DataFrame({
+        "track_id": first.index, "artists": first["artists"].values, "featured": first["featured"].values,
+        "title": first["title"].values, "remixers": first["remixers"].values, "version": first["version"].values,
+        "label": labels.reindex(first.index).values, "catalog_number": catnos.reindex(first.index).values,
+        "is_mashup": first["is_mashup"].astype(bool).values, "first_seen_at": first["_fetched_at"].values,
+        "first_seen_playlist_id": first["playlist_id"].values, "n_occurrences": counts.reindex(first.index).values,
+        "scrape_date": scrape_date, "parser_version": PARSER_VERSION,
+    })
+    out = out.astype({"label": object, "catalog_number": object})
+    out = out.where(out.notna(), None)
+    return SILVER_TRACKS.conform(out).sort_values("track_id").reset_index(drop=True)
 
 
 def _transitions(pt: pd.DataFrame, scrape_date: str) -> pd.DataFrame:
-    """Edges between consecutive top-level entries of one section; only when both are identified."""
-    top = pt[pt["component_of"].isna()].sort_values(["playlist_id", "section_index", "position"])
-    rows = []
-    for (pid, sec), grp in top.groupby(["playlist_id", "section_index"], sort=True):
-        prev = None
-        for r in grp.itertuples(index=False):
-            if prev is not None and prev.is_identified and r.is_identified and prev.track_id and r.track_id:
-                rows.append({"from_track_id": prev.track_id, "to_track_id": r.track_id, "playlist_id": pid,
-                             "section_index": int(sec), "from_position": int(prev.position),
-                             "to_position": int(r.position), "from_line_no": int(prev.line_no),
-                             "to_line_no": int(r.line_no), "scrape_date": scrape_date,
-                             "parser_version": PARSER_VERSION})
-            prev = r
-    if not rows:
+    """Edges between consecutive top-level entries of one section; only when both are identified
+    (a placeholder, gap or unparsed line between two tracks breaks the chain)."""
+    top = pt[pt["component_of"].isna()].sort_values(["playlist_id", "section_index", "position"], kind="stable")
+    grp = top.groupby(["playlist_id", "section_index"], sort=False)
+    prev_id = grp["track_id"].shift(1)
+    prev_ok = grp["is_identified"].shift(1).astype("boolean").fillna(False).astype(bool)
+    prev_pos = grp["position"].shift(1)
+    prev_line = grp["line_no"].shift(1)
+    mask = top["is_identified"].astype(bool) & prev_ok & top["track_id"].notna() & prev_id.notna()
+    if not mask.any():
         return _empty(SILVER_TRANSITIONS)
-    return SILVER_TRANSITIONS.conform(rows)
+    edges = pd.DataFrame({
+        "from_track_id": prev_id[mask].values, "to_track_id": top.loc[mask, "track_id"].values,
+        "playlist_id": top.loc[mask, "playlist_id"].values, "section_index": top.loc[mask, "section_index"].values,
+        "from_position": prev_pos[mask].astype("int64").values, "to_position": top.loc[mask, "position"].values,
+        "from_line_no": prev_line[mask].astype("int64").values, "to_line_no": top.loc[mask, "line_no"].values,
+        "scrape_date": scrape_date, "parser_version": PARSER_VERSION,
+    })
+    return SILVER_TRANSITIONS.conform(edges).reset_index(drop=True)
 
 
 def entry_fields() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -82,6 +83,7 @@ def collapse_ws(text: str) -> str:
     return _WS_RE.sub(" ", text).strip()
 
 
+@functools.lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Identity form of a name: NFKC, accents folded, lower-cased, punctuation dropped."""
     text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)

@@ -109,6 +109,10 @@ class _Builder:
         body, notes = strip_wiki_markup(body)
         body, cue, _written_pos = take_leading_markers(body)
         cont = _CONTINUATION_RE.match(body)
+        if cont:  # "w/ [12] Artist - Title": markers may follow the continuation mark too
+            rest, cue2, _ = take_leading_markers(body[cont.end():])
+            body = body[: cont.end()] + rest
+            cue = cue or cue2
         common = dict(raw_line=text.strip(), cue_raw=cue.raw if cue else None,
                       cue_seconds=cue.seconds if cue else None, cue_valid=cue.valid if cue else None,
                       section=self.section, section_index=self.section_index)

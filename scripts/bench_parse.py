@@ -1,0 +1,167 @@
+"""Benchmark (not a test): parser throughput and the silver build on a generated corpus.
+
+    python scripts/bench_parse.py --lines 1000000
+
+Generates MixesDB-style tracklists (cues, labels, remixes, versions, feat., placeholders, gaps,
+sections, w/ mashups) in pages of ~40 lines, then reports
+  1. parse throughput (lines/s) of ``parse_tracklist`` alone;
+  2. the silver build (bronze rows -> four validated tables written as parquet): wall time and peak RSS,
+     measured in a child process so the generator's memory is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FIRST = ["Ben", "Amelie", "Richie", "Charlotte", "Peggy", "Kerri", "Honey", "Robert", "Nina", "Jeff", "Ellen", "Dixon",
+         "Âme", "Tiësto", "Marcel", "Sven", "Laurent", "Carl", "Derrick", "Juan", "Kevin", "Maya", "Ida", "Len"]
+LAST = ["Klock", "Lens", "Hawtin", "de Witte", "Gou", "Chandler", "Dijon", "Hood", "Kraviz", "Mills", "Allien",
+        "Dettmann", "Väth", "Garnier", "Craig", "May", "Atkins", "Saunderson", "Jane", "Engel", "Faust", "Øre"]
+WORDS = ["Night", "Acid", "Dream", "Signal", "Body", "Machine", "Echo", "Rain", "Groove", "Pulse", "Orbit", "Shadow",
+         "Light", "Tension", "Motion", "Spirit", "Wave", "Circuit", "Fever", "Static", "Jupiter", "Phase", "Dust"]
+LABELS = ["Klockworks - KW 20", "Ostgut Ton", "M-Plant - M.PM1", "Tresor - 298", "Drumcode - DC 178", "Innervisions",
+          "KNTXT", "Ninja Tune - ZEN 275", "Unreleased", "Planet E - PE 65"]
+
+
+def gen_pages(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    artists = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(2000)]
+    titles = [" ".join(rng.sample(WORDS, rng.randint(1, 3))) for _ in range(5000)]
+    pool = [(rng.choice(artists), rng.choice(titles)) for _ in range(40000)]
+    pages: list[tuple[str, str]] = []
+    written = 0
+    page_no = 0
+    while written < n_lines:
+        page_no += 1
+        n = min(rng.randint(25, 55), n_lines - written)
+        lines = []
+        for i in range(n):
+            r = rng.random()
+            cue = f"[{i * 3:03d}] " if rng.random() < 0.7 else ("[??] " if rng.random() < 0.5 else "")
+            a, t = rng.choice(pool)
+            if r < 0.06:
+                lines.append(f"{cue}?")
+            elif r < 0.09:
+                lines.append("...")
+            elif r < 0.11:
+                lines.append(f";Part {i // 20 + 1}")
+            elif r < 0.13:
+                lines.append(f"w/ {a} - {t}")
+            elif r < 0.16:
+                lines.append(f"{cue}{a} - ID")
+            else:
+                extra = ""
+                if rng.random() < 0.25:
+                    extra += f" ({rng.choice(artists)} Remix)"
+                if rng.random() < 0.2:
+                    extra += " (Extended Mix)"
+                feat = f" feat. {rng.choice(artists)}" if rng.random() < 0.08 else ""
+                co = f" & {rng.choice(artists)}" if rng.random() < 0.12 else ""
+                label = f" [{rng.choice(LABELS)}]" if rng.random() < 0.6 else ""
+                lines.append(f"{cue}{a}{co}{feat} - {t}{extra}{label}")
+        written += n
+        title = f"2024-{1 + page_no % 12:02d}-{1 + page_no % 28:02d} - {rng.choice(artists)} - Bench Mix {page_no}"
+        body = "== Tracklist ==\n\n" + "\n".join(f"# {ln}" if not ln.startswith((";", "w/", "...")) else ln
+                                                  for ln in lines) + "\n\n[[Category:Techno]]\n"
+        pages.append((title, body))
+    return pages
+
+
+def bench_parse(pages) -> dict:
+    from songnodes_assets.lib.parsing.tracklist import parse_tracklist
+
+    bodies = [b.splitlines() for _, b in pages]
+    n_lines = sum(len(b) - 4 for b in bodies)  # minus heading/blank/category lines
+    t0 = time.perf_counter()
+    n_entries = 0
+    for lines in bodies:
+        n_entries += len(parse_tracklist(lines))
+    secs = time.perf_counter() - t0
+    return {"tracklist_lines": n_lines, "entries": n_entries, "parse_seconds": round(secs, 2),
+            "lines_per_second": int(n_lines / secs)}
+
+
+def write_bronze(pages, path: Path) -> None:
+    from songnodes_assets.lib.lakehouse import Lakehouse
+    from songnodes_assets.lib.schemas import BRONZE_RAW
+
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
+    rows = []
+    for title, body in pages:
+        data = body.encode()
+        url = "https://www.mixesdb.com/w/" + title.replace(" ", "_") + "?action=raw"
+        rows.append({"scrape_date": "2024-05-01", "source": "mixesdb", "record_kind": "page", "url": url,
+                     "final_url": url, "page_title": title, "status": 200, "content_type": "text/x-wiki",
+                     "headers_json": "{}", "fetched_at": now, "sha256": hashlib.sha256(data).hexdigest(),
+                     "body": data, "body_bytes": len(data), "error_kind": None, "error": None, "attempts": 1,
+                     "elapsed_ms": 1, "fetcher_version": "bench", "run_id": "bench"})
+    Lakehouse(path).write(BRONZE_RAW, BRONZE_RAW.conform(rows), "2024-05-01", file_name="run-bench.parquet")
+
+
+def silver_child(root: str) -> None:
+    """Runs in a child process: read bronze, build silver, validate and write the four tables."""
+    from songnodes_assets.lib.lakehouse import Lakehouse
+    from songnodes_assets.lib.schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS,
+                                              SILVER_TRANSITIONS)
+    from songnodes_assets.lib.silver_build import build_silver
+
+    lake = Lakehouse(root)
+    t0 = time.perf_counter()
+    bronze = lake.read(BRONZE_RAW, "2024-05-01")
+    t1 = time.perf_counter()
+    tables = build_silver(bronze, "2024-05-01")
+    t2 = time.perf_counter()
+    frames = {SILVER_PLAYLISTS: tables.playlists, SILVER_PLAYLIST_TRACKS: tables.playlist_tracks,
+              SILVER_TRACKS: tables.tracks, SILVER_TRANSITIONS: tables.transitions}
+    for spec, df in frames.items():
+        lake.write(spec, df, "2024-05-01")
+    t3 = time.perf_counter()
+    print(json.dumps({
+        "playlists": len(tables.playlists), "playlist_tracks": len(tables.playlist_tracks),
+        "tracks": len(tables.tracks), "transitions": len(tables.transitions),
+        "read_bronze_s": round(t1 - t0, 2), "build_s": round(t2 - t1, 2), "validate_and_write_s": round(t3 - t2, 2),
+        "silver_total_s": round(t3 - t0, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--silver-child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.silver_child:
+        silver_child(args.silver_child)
+        return 0
+    t0 = time.perf_counter()
+    pages = gen_pages(args.lines)
+    print(f"generated {len(pages)} pages / {args.lines} lines in {time.perf_counter() - t0:.1f}s", flush=True)
+    print("parse:", json.dumps(bench_parse(pages)), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_bronze(pages, Path(tmp))
+        del pages
+        out = subprocess.run([sys.executable, __file__, "--silver-child", tmp], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if out.returncode != 0:
+            print(out.stderr, file=sys.stderr)
+            return 1
+        print("silver:", out.stdout.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
