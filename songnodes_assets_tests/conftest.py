@@ -19,7 +19,7 @@ def corpus() -> Path:
 def _isolated_env(monkeypatch, tmp_path):
     """No test reads the developer's SONGNODES_* settings or Dagster home."""
     for key in list(os.environ):
-        if key.startswith("SONGNODES_") and key != "SONGNODES_CORPUS":
+        if key.startswith("SONGNODES_") and key not in ("SONGNODES_CORPUS", "SONGNODES_HYPOTHESIS_EXAMPLES"):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()

@@ -1,5 +1,7 @@
 """The parser never raises, whatever the text, and its invariants hold on arbitrary lines."""
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +24,7 @@ def test_never_raises_on_arbitrary_text(text):
         assert isinstance(e.line_no, int)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("SONGNODES_HYPOTHESIS_EXAMPLES", 1500)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(LINE, max_size=8))
 def test_invariants_on_tracklist_shaped_lines(lines):
     entries = parse_tracklist(lines)

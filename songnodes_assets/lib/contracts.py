@@ -7,12 +7,13 @@ import re
 
 import pandas as pd
 
+from .parsing.line import LABEL_TAIL_RE
 from .schemas import TableSpec
 
 # "[7?] W", "[01:02] X", "01. X", "12) X": a cue or position marker that reached an artist name.
 MARKER_IN_ARTIST_RE = re.compile(r"^\s*(?:\[\s*[0-9?][0-9?:.]*\s*\]|\d{1,3}[.)]\s|\d{1,3}:\d{2}\s)")
 # "[Label]", "[Label - CAT]" or the "(Label]" typo left at the end of a title.
-LABEL_IN_TITLE_RE = re.compile(r"(?:\[[^\[\]]*\]\s*|\([^()\[\]]*\]\s*|\[[^\[\]]+)$")
+LABEL_IN_TITLE_RE = LABEL_TAIL_RE
 
 
 def _where(row) -> str:

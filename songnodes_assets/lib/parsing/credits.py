@@ -24,6 +24,7 @@ DEFAULT_PROTECTED_NAMES = (
 _COARTIST_SPLIT_RE = re.compile(
     r"\s+(?:&|\+|x|X|×|vs\.?|Vs\.?|VS\.?)\s+|\s*,\s*|\s+/\s+"
 )
+_LEADING_MARKER_RE = re.compile(r"^(?:\s*\[\s*[0-9?][0-9?:.]*\s*\]|\s*\d{1,3}[.)]\s|\s*\d{1,3}:\d{2}\s)+")
 _FEAT_RE = re.compile(r"\s+(?:\(|\[)?\b(?:feat\.?|ft\.?|featuring|Feat\.?|Ft\.?|FEAT\.?|FT\.?)\s+", re.IGNORECASE)
 _FEAT_GROUP_RE = re.compile(r"^(?:feat\.?|ft\.?|featuring|with)\s+(.+)$", re.IGNORECASE)
 _PAREN_GROUP_RE = re.compile(r"\s*\(([^()]*)\)")
@@ -86,7 +87,7 @@ def split_artists(text: str | None, protected: tuple[str, ...] = DEFAULT_PROTECT
     for part in parts:
         for token, original in mapping.items():
             part = part.replace(token, original)
-        part = part.strip(" ,;")
+        part = _LEADING_MARKER_RE.sub("", part).strip(" ,;")  # a cue/position marker is never a name
         if part and part not in out:
             out.append(part)
     return out

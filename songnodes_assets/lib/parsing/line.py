@@ -20,6 +20,9 @@ _LABEL_RE = re.compile(r"\s*\[([^\[\]]*)\]\s*$")
 _LABEL_MISMATCH_RE = re.compile(r"\s*\(([^()\[\]]*)\]\s*$")  # "(Label]" typo seen on MixesDB
 _LABEL_UNCLOSED_RE = re.compile(r"\s*\[([^\[\]]+)$")
 _CATNO_TOKEN_RE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.\-]{1,14}$")
+# The same three label shapes the silver contract refuses at the end of a title.
+LABEL_TAIL_RE = re.compile(r"(?:\[[^\[\]]*\]\s*|\([^()\[\]]*\]\s*|\[[^\[\]]+)$")
+_DANGLING_OPEN_RE = re.compile(r"\s*[\[(]+\s*$")  # a bracket opened at the very end closes nothing
 _VS_RE = re.compile(r"\s+(?:vs\.?|Vs\.?|VS\.?)\s+")
 SEPARATOR = " - "
 
@@ -95,6 +98,19 @@ def take_label(text: str) -> tuple[str, str | None, str | None]:
     return text, "; ".join(labels) or None, catno
 
 
+def _clean_tail(text: str) -> tuple[str, str | None, str | None]:
+    """Strip label groups and dangling open brackets from the end until nothing changes."""
+    label = catno = None
+    for _ in range(6):
+        cleaned = _DANGLING_OPEN_RE.sub("", text) if text.strip() not in ("[", "(") else text
+        cleaned, lab, cat = take_label(cleaned)
+        label, catno = label or lab, catno or cat
+        if cleaned == text:
+            break
+        text = cleaned
+    return text, label, catno
+
+
 def _finish(credit: Credit) -> Credit:
     unknown = (
         not credit.artists
@@ -122,8 +138,7 @@ def parse_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES
         return Credit(outcome="empty")
     if GAP_RE.match(text):
         return Credit(outcome="gap")
-    text = _TRAILING_NOISE_RE.sub("", text)
-    text, label, catno = take_label(text)
+    text, label, catno = _clean_tail(_TRAILING_NOISE_RE.sub("", text))
     if not text or is_placeholder_text(text):
         return Credit(outcome="placeholder", label=label, catalog_number=catno)
     if SEPARATOR not in text:
@@ -145,9 +160,15 @@ def parse_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES
 
     artists, featured = split_artist_credit(artist_text, protected)
     base, full, desc = split_title_descriptors(title_text, protected)
+    # A label group written before the descriptors ("Title [Label] (X Remix)") is still label text.
+    base, label2, cat2 = _clean_tail(base)
+    label, catno = label or label2, catno or cat2
+    full = _clean_tail(full)[0]
     for f in desc.featured:
         if f not in featured:
             featured.append(f)
+    if base and not any(ch.isalnum() for ch in base):
+        base = None  # a title of punctuation only ("[", "-") names nothing: treated as unknown
     credit = Credit(
         outcome="identified",
         artists=artists,
@@ -196,7 +217,7 @@ def _parse_mashup(artist_text: str, title_text: str, protected: tuple[str, ...])
         outcome="identified",
         artists=artists,
         featured=featured,
-        title=" vs. ".join(c.title or "?" for c in components),
+        title=" vs. ".join(c.title for c in components) if all(c.is_identified for c in components) else None,
         title_full=full,
         remixers=container_desc.remixers if container_desc.is_mashup else [],
         variants=["mashup"],

@@ -165,9 +165,8 @@ class _Builder:
         top.artists = []
         for c in comps:
             top.artists.extend(a for a in c.artists if a not in top.artists)
-        parsed = all(c.outcome in ("identified", "placeholder") for c in comps)
-        top.title = " vs. ".join(c.title or "?" for c in comps) if parsed else None
         identified = all(c.is_identified for c in comps)
+        top.title = " vs. ".join(c.title for c in comps) if identified else None
         top.is_identified = identified
         top.outcome = "identified" if identified else "placeholder"
         top.track_id = mashup_track_id([c.track_id for c in comps if c.track_id]) if identified else None
