@@ -6,7 +6,9 @@ Resources are built from ``SONGNODES_*`` environment variables when this module 
 import dagster as dg
 
 from .defs.bronze.raw_scrape_data import raw_scrape_data
-from .defs.jobs import main_job
+from .defs.enrichment.factory import enrichment_assets
+from .defs.gold.assets import enriched_tracks, transition_graph
+from .defs.jobs import gold_job, main_job
 from .defs.resources import resources_from_settings
 from .defs.silver.tables import silver_tables
 from .settings import Settings
@@ -14,8 +16,8 @@ from .settings import Settings
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_scrape_data, silver_tables],
-        jobs=[main_job],
+        assets=[raw_scrape_data, silver_tables, *enrichment_assets, enriched_tracks, transition_graph],
+        jobs=[main_job, gold_job],
         resources=resources_from_settings(settings or Settings.from_env()),
     )
 

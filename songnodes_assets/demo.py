@@ -31,9 +31,10 @@ def prepare_home(home: Path) -> Path:
 def run_demo(partition: str | None = None, home: str | None = None, out=print) -> int:
     import dagster as dg
 
-    from .defs.jobs import MAIN_JOB_NAME
+    from .defs.jobs import GOLD_JOB_NAME, MAIN_JOB_NAME
     from .definitions import build_definitions
     from .lib.catalog import table_counts
+    from .sample_site.fake_apis import FakeApis
     from .sample_site.server import SampleSite
     from .settings import Settings
 
@@ -41,30 +42,44 @@ def run_demo(partition: str | None = None, home: str | None = None, out=print) -
     dagster_home = prepare_home(home_path)
     partition = partition or dt.datetime.now(dt.timezone.utc).date().isoformat()
     os.environ.setdefault("SONGNODES_LAKEHOUSE_ROOT", str(home_path / "lakehouse"))
-    with SampleSite() as site:
+    os.environ.setdefault("SONGNODES_CACHE_DIR", str(home_path / "cache"))
+    with SampleSite() as site, FakeApis() as apis:
         base = site.base_url
         os.environ["SONGNODES_MIXESDB_BASE_URL"] = base
         os.environ["SONGNODES_MIXESDB_START_URLS"] = f"{base}/w/Category:Techno,{base}/w/Special:RecentChanges"
-        # The sample site is ours and local: a short interval keeps the demo quick (live default: 4 s + jitter).
+        # The sample site and the fake APIs are ours and local: short intervals keep the demo quick
+        # (live defaults: 4 s + jitter for MixesDB, each API's documented quota).
         os.environ.setdefault("SONGNODES_MIN_INTERVAL_S", "0.05")
         os.environ.setdefault("SONGNODES_JITTER_S", "0.05")
+        for key, value in apis.env().items():  # every source -> the local fakes, with demo credentials
+            os.environ[key] = value
+        for source in ("musicbrainz", "spotify", "lastfm", "discogs", "getsongbpm", "acousticbrainz"):
+            os.environ.setdefault(f"SONGNODES_{source.upper()}_MIN_INTERVAL_S", "0.01")
         settings = Settings.from_env()
-        out(f"sample site: {base} ({len(site.pages)} mix pages)")
+        out(f"sample site: {base} ({len(site.pages)} mix pages); fake APIs: {apis.base_url}")
         out(f"DAGSTER_HOME: {dagster_home}")
         out(f"lakehouse:    {settings.lakehouse_root}")
         out(f"partition:    {partition}")
-        job = build_definitions(settings).resolve_job_def(MAIN_JOB_NAME)
+        defs = build_definitions(settings)
         with dg.DagsterInstance.get() as instance:
-            result = job.execute_in_process(instance=instance, partition_key=partition, raise_on_error=False)
-        out(f"run {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'} ({len(site.requests)} HTTP requests)")
+            result = defs.resolve_job_def(MAIN_JOB_NAME).execute_in_process(
+                instance=instance, partition_key=partition, raise_on_error=False)
+            out(f"run {result.run_id} ({MAIN_JOB_NAME}): {'SUCCESS' if result.success else 'FAILURE'} "
+                f"({len(site.requests)} page requests, {sum(len(v) for v in apis.log.values())} API requests)")
+            # In production declarative automation builds gold; here it runs right away.
+            gold = defs.resolve_job_def(GOLD_JOB_NAME).execute_in_process(
+                instance=instance, partition_key=partition, raise_on_error=False)
+            out(f"run {gold.run_id} ({GOLD_JOB_NAME}): {'SUCCESS' if gold.success else 'FAILURE'}")
     counts = table_counts(settings.lakehouse_root)
     out("rows per table:")
     for name, n in counts.items():
         out(f"  {name:<26} {n:>6}")
     out("next: `make ui` (or DAGSTER_HOME=%s dagster dev) and open http://127.0.0.1:3000" % dagster_home)
-    if not result.success:
-        for ev in result.all_events:
-            if ev.is_failure:
-                print(f"failure: {ev.message}", file=sys.stderr)
-        return 1
-    return 0
+    ok = True
+    for r in (result, gold):
+        if not r.success:
+            ok = False
+            for ev in r.all_events:
+                if ev.is_failure:
+                    print(f"failure: {ev.message}", file=sys.stderr)
+    return 0 if ok else 1

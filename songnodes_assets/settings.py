@@ -57,6 +57,13 @@ class Settings:
     refetch_after_days: float
     max_error_rate: float
     protected_artists: tuple[str, ...] = field(default_factory=tuple)
+    cache_dir: str = ".songnodes/cache"
+    enrich_max_failure_rate: float = 0.5
+    breaker_fail_max: int = 5
+    breaker_reset_s: float = 30.0
+    api_timeout_s: float = 20.0
+    api_max_tries: int = 3
+    api_backoff_s: float = 1.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -85,4 +92,11 @@ class Settings:
             refetch_after_days=_float("SONGNODES_REFETCH_AFTER_DAYS", 30.0),
             max_error_rate=_float("SONGNODES_MAX_ERROR_RATE", 0.2),
             protected_artists=tuple(p.strip() for p in _env("SONGNODES_PROTECTED_ARTISTS", "").split("|") if p.strip()),
+            cache_dir=_env("SONGNODES_CACHE_DIR", os.path.join(os.getcwd(), ".songnodes", "cache")),
+            enrich_max_failure_rate=_float("SONGNODES_ENRICH_MAX_FAILURE_RATE", 0.5),
+            breaker_fail_max=max(1, _int("SONGNODES_BREAKER_FAIL_MAX", 5)),
+            breaker_reset_s=_float("SONGNODES_BREAKER_RESET_S", 30.0),
+            api_timeout_s=_float("SONGNODES_API_TIMEOUT_S", 20.0),
+            api_max_tries=max(1, _int("SONGNODES_API_MAX_TRIES", 3)),
+            api_backoff_s=_float("SONGNODES_API_BACKOFF_S", 1.0),
         )

@@ -1,13 +1,24 @@
-"""The main job: bronze -> silver for one scrape date."""
+"""Jobs: the main job (bronze -> silver -> every enrichment source, one scrape date) and the gold job.
+
+Gold is a separate run on purpose: in one run a failed source would make Dagster skip gold, whereas gold
+must be built from the sources that worked. In production declarative automation runs it; the demo and
+tests launch it right after the main job."""
 
 import dagster as dg
 
-
 MAIN_JOB_NAME = "songnodes_main"
+GOLD_JOB_NAME = "songnodes_gold"
 
 main_job = dg.define_asset_job(
     MAIN_JOB_NAME,
-    selection=dg.AssetSelection.groups("bronze", "silver"),
-    description="Scrape MixesDB pages into bronze, then parse them into the silver tables (one scrape date).",
+    selection=dg.AssetSelection.groups("bronze", "silver", "enrichment"),
+    description="Scrape MixesDB into bronze, parse into silver, enrich the day's new tracks from every source.",
+    executor_def=dg.in_process_executor,
+)
+
+gold_job = dg.define_asset_job(
+    GOLD_JOB_NAME,
+    selection=dg.AssetSelection.groups("gold"),
+    description="Merge the enrichment sources into gold.enriched_tracks and rebuild the transition graph.",
     executor_def=dg.in_process_executor,
 )

@@ -58,6 +58,36 @@ class ParserResource(dg.ConfigurableResource):
         return DEFAULT_PROTECTED_NAMES + tuple(self.extra_protected_artists)
 
 
+class EnrichmentResource(dg.ConfigurableResource):
+    """Shared API-client settings: cache and rate-limit state folder, retries, circuit breaker."""
+
+    cache_dir: str
+    user_agent: str
+    max_failure_rate: float
+    breaker_fail_max: int
+    breaker_reset_s: float
+    timeout_s: float
+    max_tries: int
+    backoff_s: float
+
+    def client(self, source_config, log=None):
+        from pathlib import Path
+
+        from ..lib.enrich.api_client import ApiClient, RetryPolicy
+        from ..lib.enrich.cache import ResponseCache
+        from ..lib.enrich.ratelimit import SharedRateLimiter
+
+        state = Path(self.cache_dir)
+        return ApiClient(
+            source_config.name, source_config.base_url,
+            limiter=SharedRateLimiter(state / "ratelimit.sqlite", source_config.name, source_config.min_interval_s),
+            cache=ResponseCache(state / "responses.sqlite"), user_agent=self.user_agent,
+            policy=RetryPolicy(connect_timeout_s=min(5.0, self.timeout_s), read_timeout_s=self.timeout_s,
+                               max_tries=self.max_tries, backoff_base_s=self.backoff_s),
+            breaker_fail_max=self.breaker_fail_max, breaker_reset_s=self.breaker_reset_s,
+            secrets=source_config.secrets, log=log)
+
+
 def resources_from_settings(settings: Settings) -> dict:
     return {
         "lakehouse": LakehouseResource(root=settings.lakehouse_root),
@@ -70,4 +100,9 @@ def resources_from_settings(settings: Settings) -> dict:
             max_error_rate=settings.max_error_rate,
         ),
         "parser": ParserResource(extra_protected_artists=list(settings.protected_artists)),
+        "enrichment": EnrichmentResource(
+            cache_dir=settings.cache_dir, user_agent=settings.user_agent,
+            max_failure_rate=settings.enrich_max_failure_rate, breaker_fail_max=settings.breaker_fail_max,
+            breaker_reset_s=settings.breaker_reset_s, timeout_s=settings.api_timeout_s,
+            max_tries=settings.api_max_tries, backoff_s=settings.api_backoff_s),
     }

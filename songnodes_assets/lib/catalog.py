@@ -65,5 +65,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], li
 def table_counts(root: str | os.PathLike) -> dict[str, int]:
     con = connect(root)
     names = ["bronze.raw_scrape_data", "silver.playlists", "silver.playlist_tracks", "silver.tracks",
-             "silver.transitions"]
+             "silver.transitions", "enrichment.musicbrainz", "enrichment.spotify", "enrichment.lastfm",
+             "enrichment.discogs", "enrichment.getsongbpm", "enrichment.acousticbrainz", "gold.enriched_tracks",
+             "gold.transition_graph"]
     return {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}

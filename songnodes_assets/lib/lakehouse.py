@@ -34,6 +34,9 @@ class Lakehouse:
         return self.table_dir(spec) / f"scrape_date={partition}"
 
     def files(self, spec: TableSpec, partition: str | None = None) -> list[Path]:
+        if spec.single_file:
+            path = self.table_dir(spec) / spec.single_file
+            return [path] if path.exists() else []
         base = self.partition_dir(spec, partition) if partition else self.table_dir(spec)
         pattern = "*.parquet" if partition else "scrape_date=*/*.parquet"
         return sorted(p for p in base.glob(pattern) if not p.name.startswith("_"))

@@ -53,6 +53,7 @@ class TableSpec:
     layer: str
     name: str
     columns: tuple[Col, ...]
+    single_file: str | None = None  # unpartitioned tables: one file under the table folder
 
     @property
     def qualified(self) -> str:
@@ -157,3 +158,47 @@ SILVER_TRANSITIONS = TableSpec("silver", "transitions", (
 
 ALL_TABLES = {t.qualified: t for t in (BRONZE_RAW, SILVER_PLAYLISTS, SILVER_PLAYLIST_TRACKS, SILVER_TRACKS,
                                        SILVER_TRANSITIONS)}
+
+
+ENRICHMENT_COLUMNS = (
+    Col("track_id", "str", False), Col("source", "str", False), Col("status", "str", False),
+    Col("error_class", "str"), Col("error", "str"), Col("is_retriable", "bool", False), Col("attempts", "int", False),
+    Col("api_calls", "int", False), Col("cache_hits", "int", False), Col("score", "float"), Col("tier", "str"),
+    Col("match_reason", "str"), Col("source_id", "str"), Col("isrc", "str"), Col("bpm", "float"),
+    Col("key_pitch_class", "int"), Col("mode", "str"), Col("genres", "list"), Col("tags", "list"), Col("label", "str"),
+    Col("catalog_number", "str"), Col("release_date", "str"), Col("duration_ms", "int"), Col("matched_artist", "str"),
+    Col("matched_title", "str"), Col("fetched_at", "ts", False), Col("scrape_date", "str", False),
+    Col("source_version", "str", False),
+)
+ENRICHMENT_SOURCES = ("musicbrainz", "spotify", "lastfm", "discogs", "getsongbpm", "acousticbrainz")
+ENRICHMENT = {name: TableSpec("enrichment", name, ENRICHMENT_COLUMNS) for name in ENRICHMENT_SOURCES}
+
+_PROVENANCE_FIELDS = ("isrc", "bpm", "musical_key", "camelot", "genres", "label", "catalog_number", "release_date",
+                      "duration_ms", "musicbrainz_id", "spotify_id", "discogs_release_id")
+_FIELD_KIND = {"bpm": "float", "duration_ms": "int", "genres": "list"}
+
+
+def _provenance_cols() -> tuple[Col, ...]:
+    cols: list[Col] = []
+    for f in _PROVENANCE_FIELDS:
+        cols += [Col(f, _FIELD_KIND.get(f, "str")), Col(f"{f}_source", "str"), Col(f"{f}_score", "float")]
+    return tuple(cols)
+
+
+GOLD_ENRICHED = TableSpec("gold", "enriched_tracks", (
+    Col("track_id", "str", False), Col("artists", "list"), Col("title", "str", False), Col("remixers", "list"),
+    Col("is_mashup", "bool", False),
+) + _provenance_cols() + (
+    Col("key_pitch_class", "int"), Col("mode", "str"), Col("sources_used", "list"), Col("sources_failed", "list"),
+    Col("status", "str", False), Col("scrape_date", "str", False), Col("built_at", "ts", False),
+))
+
+GOLD_TRANSITION_GRAPH = TableSpec("gold", "transition_graph", (
+    Col("from_track_id", "str", False), Col("to_track_id", "str", False), Col("weight", "int", False),
+    Col("first_seen_date", "str"), Col("last_seen_date", "str"),
+    Col("from_artists", "list"), Col("from_title", "str"), Col("from_bpm", "float"), Col("from_camelot", "str"),
+    Col("from_genres", "list"), Col("to_artists", "list"), Col("to_title", "str"), Col("to_bpm", "float"),
+    Col("to_camelot", "str"), Col("to_genres", "list"),
+), single_file="edges.parquet")
+
+ALL_TABLES.update({t.qualified: t for t in list(ENRICHMENT.values()) + [GOLD_ENRICHED, GOLD_TRANSITION_GRAPH]})

@@ -56,6 +56,8 @@ class SampleSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
             def log_message(self, *args):  # keep test and demo output clean
                 pass
 

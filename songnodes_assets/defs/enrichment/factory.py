@@ -1,0 +1,93 @@
+"""One partitioned asset per enrichment source, from one factory. Each source has its own pool
+(limit 1: backfills never exceed its quota), its own rate limiter, retries, circuit breaker and cache,
+so one source down never blocks another."""
+
+import dagster as dg
+
+from ...lib.enrich.runner import enrich, queries_from_tracks, skip_all
+from ...lib.enrich.selection import tracks_first_seen
+from ...lib.enrich.sources import SOURCES
+from ...lib.enrich.sources.base import load_config
+from ...lib.schemas import ENRICHMENT
+from ..partitions import daily_partitions
+from ..resources import EnrichmentResource, LakehouseResource
+from ..silver.tables import KEYS as SILVER_KEYS
+
+ENRICHMENT_KEYS = {name: dg.AssetKey(["enrichment", name]) for name in SOURCES}
+
+
+def _metadata(summary, client=None, extra=None) -> dict:
+    md = {"tracks": summary.tracks, "matched": summary.matched, "not_found": summary.not_found,
+          "failed": summary.failed, "skipped": summary.skipped, "retriable_failures": summary.retriable_failures,
+          "success_rate": summary.success_rate if summary.success_rate is not None else dg.MetadataValue.null()}
+    if client is not None:
+        calls, hits = client.stats["calls"], client.stats["cache_hits"]
+        md.update({"api_calls": calls, "cache_hits": hits,
+                   "cache_hit_rate": round(hits / (calls + hits), 4) if calls + hits else dg.MetadataValue.null(),
+                   "retries": client.stats["retries"], "http_429": client.stats["http_429"],
+                   "timeouts": client.stats["timeouts"], "breaker_state": client.breaker_state,
+                   "breaker_opened_at": dg.MetadataValue.json(client.breaker_log.opened_at),
+                   "last_success_at": client.last_success_at or dg.MetadataValue.null(),
+                   "errors": dg.MetadataValue.json(summary.errors)})
+    md.update(extra or {})
+    return md
+
+
+def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
+    source_cls = SOURCES[name]
+    deps = [SILVER_KEYS["tracks"]] + ([ENRICHMENT_KEYS["musicbrainz"]] if source_cls.needs_mbid else [])
+
+    @dg.asset(
+        key=ENRICHMENT_KEYS[name], deps=deps, partitions_def=daily_partitions, group_name="enrichment",
+        pool=f"api_{name}", kinds={"parquet"},
+        description=(f"{name} enrichment of the tracks first seen on the scrape date: one row per track "
+                     "(matched / not_found / failed / skipped) with score, tier and the source's fields. Fails the "
+                     "partition after saving its rows when the source is down; a backfill re-asks only what the "
+                     "cache does not hold."),
+    )
+    def _enrichment(context: dg.AssetExecutionContext, lakehouse: LakehouseResource,
+                    enrichment: EnrichmentResource) -> dg.MaterializeResult:
+        lake = lakehouse.get()
+        partition = context.partition_key
+        queries = queries_from_tracks(tracks_first_seen(lake, partition))
+        config = load_config(source_cls)
+        adapter = source_cls(config)
+        skip = None
+        if not config.enabled:
+            skip = ("disabled", f"{name} is switched off (SONGNODES_{name.upper()}_ENABLED)")
+        elif config.missing_credentials:
+            skip = ("no_credentials", f"{name} skipped: set {', '.join(config.missing_credentials)}")
+        if skip is not None:
+            context.log.warning(skip[1])
+            rows = skip_all(queries, name, partition, skip[1], skip[0])
+            lake.write(ENRICHMENT[name], ENRICHMENT[name].conform(rows) if rows else _empty(name), partition)
+            return dg.MaterializeResult(metadata={"tracks": len(queries), "skipped": len(queries),
+                                                  "source_state": skip[0], "reason": skip[1]})
+        client = enrichment.client(config, log=context.log.info)
+        ctx = {}
+        if source_cls.needs_mbid:
+            mb = lake.read(ENRICHMENT["musicbrainz"], partition)
+            ctx["mbids"] = dict(zip(mb.loc[mb["status"] == "matched", "track_id"],
+                                    mb.loc[mb["status"] == "matched", "source_id"])) if not mb.empty else {}
+        context.log.info(f"{name}: {len(queries)} tracks to enrich for {partition} via {config.base_url}")
+        rows, summary = enrich(queries, adapter, client, scrape_date=partition, context=ctx,
+                               max_failure_rate=enrichment.max_failure_rate, log=context.log.info)
+        lake.write(ENRICHMENT[name], ENRICHMENT[name].conform(rows) if rows else _empty(name), partition)
+        md = _metadata(summary, client, {"source_state": "down" if summary.down_reason else "up"})
+        if summary.down_reason:
+            raise dg.Failure(description=(f"{name} is down for {partition}: {summary.down_reason}. "
+                                          f"{len(rows)} rows saved ({summary.matched} matched); backfill this "
+                                          "partition once the source is back."), metadata=md)
+        return dg.MaterializeResult(metadata=md)
+
+    return _enrichment
+
+
+def _empty(name: str):
+    import pandas as pd
+
+    spec = ENRICHMENT[name]
+    return spec.conform(pd.DataFrame({c: pd.Series([], dtype=object) for c in spec.column_names}))
+
+
+enrichment_assets = [build_enrichment_asset(name) for name in SOURCES]

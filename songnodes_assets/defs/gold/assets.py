@@ -1,0 +1,90 @@
+"""Gold: enriched tracks (one row per track, per-field provenance) and the weighted transition graph.
+
+Both refresh by declarative automation when any upstream partition lands (a repaired source partition
+included) and never wait for a source that is down: gold is built from whatever source partitions exist."""
+
+import dagster as dg
+
+from ...lib.catalog import connect
+from ...lib.enrich.selection import tracks_first_seen
+from ...lib.gold import merge, priority_from_env, write_graph
+from ...lib.schemas import ENRICHMENT, GOLD_ENRICHED, GOLD_TRANSITION_GRAPH
+from ..enrichment.factory import ENRICHMENT_KEYS
+from ..partitions import daily_partitions
+from ..resources import LakehouseResource
+from ..silver.tables import KEYS as SILVER_KEYS
+
+ENRICHED_TRACKS = dg.AssetKey(["gold", "enriched_tracks"])
+TRANSITION_GRAPH = dg.AssetKey(["gold", "transition_graph"])
+
+# Refresh when any upstream partition is updated, once nothing upstream is still running. Unlike
+# eager(), a missing upstream partition (a source that is down) does not hold gold back.
+REFRESH_ON_UPSTREAM = (
+    dg.AutomationCondition.any_deps_updated()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("refresh when an upstream partition lands")
+
+
+@dg.asset(
+    key=ENRICHED_TRACKS, deps=[SILVER_KEYS["tracks"], *ENRICHMENT_KEYS.values()], partitions_def=daily_partitions,
+    group_name="gold", kinds={"parquet"}, automation_condition=REFRESH_ON_UPSTREAM,
+    description=("One row per track first seen on the date: each field (ISRC, BPM, key/Camelot, genres, label, "
+                 "catalog number, release date, duration, source ids) with its source and match score, "
+                 "sources_used, status completed (>= 2 sources matched) / partial (1) / failed (0)."),
+)
+def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    lake = lakehouse.get()
+    partition = context.partition_key
+    tracks = tracks_first_seen(lake, partition)
+    sources = {name: (lake.read(spec, partition) if lake.files(spec, partition) else None)
+               for name, spec in ENRICHMENT.items()}
+    missing = sorted(n for n, df in sources.items() if df is None)
+    if missing:
+        context.log.warning(f"gold {partition}: no partition yet from {missing}; building from the others")
+    gold = merge(tracks, sources, partition, priority_from_env())
+    path = lake.write(GOLD_ENRICHED, gold, partition)
+    n = max(1, len(gold))
+    coverage = {f"{f}_coverage_pct": round(100.0 * float(gold[f].notna().sum()) / n, 1)
+                for f in ("isrc", "bpm", "camelot", "label", "release_date")}
+    coverage["genres_coverage_pct"] = round(100.0 * float(gold["genres"].map(len).gt(0).sum()) / n, 1)
+    status = gold["status"].value_counts().to_dict()
+    return dg.MaterializeResult(metadata={
+        "row_count": len(gold), "completed": int(status.get("completed", 0)), "partial": int(status.get("partial", 0)),
+        "failed": int(status.get("failed", 0)), "sources_missing": dg.MetadataValue.json(missing), **coverage,
+        "path": str(path)})
+
+
+@dg.asset(
+    key=TRANSITION_GRAPH, deps=[SILVER_KEYS["transitions"], ENRICHED_TRACKS], group_name="gold",
+    kinds={"parquet", "csv"}, automation_condition=REFRESH_ON_UPSTREAM,
+    description=("All DJ transitions (weight = distinct playlists) with both tracks' enriched attributes, "
+                 "exported as parquet, CSV and GraphML under <lakehouse>/gold/transition_graph/."),
+)
+def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    lake = lakehouse.get()
+    con = connect(lake.root)
+    edges = con.execute("""
+        SELECT t.from_track_id, t.to_track_id, t.weight::BIGINT AS weight, t.first_seen_date, t.last_seen_date,
+               fa.artists AS from_artists, fa.title AS from_title, fg.bpm AS from_bpm, fg.camelot AS from_camelot,
+               coalesce(fg.genres, []::VARCHAR[]) AS from_genres,
+               ta.artists AS to_artists, ta.title AS to_title, tg.bpm AS to_bpm, tg.camelot AS to_camelot,
+               coalesce(tg.genres, []::VARCHAR[]) AS to_genres
+        FROM silver.transitions t
+        LEFT JOIN silver.tracks fa ON fa.track_id = t.from_track_id
+        LEFT JOIN silver.tracks ta ON ta.track_id = t.to_track_id
+        LEFT JOIN gold.enriched_tracks fg ON fg.track_id = t.from_track_id
+        LEFT JOIN gold.enriched_tracks tg ON tg.track_id = t.to_track_id
+        ORDER BY weight DESC, from_track_id, to_track_id""").df()
+    nodes = con.execute("""
+        SELECT s.track_id, s.artists, s.title, s.remixers, g.bpm, g.musical_key, g.camelot, g.genres, g.label,
+               g.isrc, g.status AS enrichment_status
+        FROM silver.tracks s LEFT JOIN gold.enriched_tracks g USING (track_id)
+        WHERE s.track_id IN (SELECT from_track_id FROM silver.transitions UNION SELECT to_track_id FROM silver.transitions)
+        ORDER BY s.track_id""").df()
+    edges = GOLD_TRANSITION_GRAPH.conform(edges)
+    GOLD_TRANSITION_GRAPH.validate(edges)
+    paths = write_graph(nodes, edges, lake.table_dir(GOLD_TRANSITION_GRAPH))
+    return dg.MaterializeResult(metadata={
+        "edges": len(edges), "nodes": len(nodes), "max_weight": int(edges["weight"].max()) if len(edges) else 0,
+        "files": dg.MetadataValue.json(paths)})

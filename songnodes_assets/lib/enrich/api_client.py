@@ -1,0 +1,247 @@
+"""One resilient JSON client per enrichment source: shared rate limiter, timeouts, retries with
+exponential backoff + full jitter honouring Retry-After (tenacity), a circuit breaker that really
+opens and half-opens (pybreaker), and the TTL response cache. Secrets never leave it: cache keys and
+error messages are built without them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlencode
+
+import pybreaker
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from ..http.polite import parse_retry_after
+from .cache import ResponseCache
+from .ratelimit import SharedRateLimiter
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
+SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "key", "secret", "client_secret", "access_token"})
+
+
+class ApiError(Exception):
+    error_class = "api_error"
+    is_retriable = True
+
+    def __init__(self, message: str, status: int | None = None, attempts: int = 1):
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+
+
+class AuthRejected(ApiError):
+    """401/403 or an API-level "invalid key": the source is down for us until credentials are fixed."""
+
+    error_class = "auth_rejected"
+
+
+class RateLimited(ApiError):
+    error_class = "rate_limited"
+
+
+class ServerError(ApiError):
+    error_class = "server_error"
+
+
+class TransportFailure(ApiError):
+    error_class = "transport"
+
+
+class BadResponse(ApiError):
+    error_class = "bad_response"
+
+
+class BadRequest(ApiError):
+    error_class = "bad_request"
+    is_retriable = False
+
+
+class CircuitOpen(ApiError):
+    error_class = "circuit_open"
+
+
+@dataclass
+class ApiResult:
+    status: int
+    data: object
+    from_cache: bool
+
+
+@dataclass
+class RetryPolicy:
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 20.0
+    max_tries: int = 3
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 30.0
+    retry_after_cap_s: float = 60.0
+
+
+@dataclass
+class BreakerLog:
+    opened_at: list[str] = field(default_factory=list)
+    closed_at: list[str] = field(default_factory=list)
+
+
+class _BreakerListener(pybreaker.CircuitBreakerListener):
+    def __init__(self, log: BreakerLog, note: Callable[[str], None]):
+        self.log = log
+        self.note = note
+
+    def state_change(self, cb, old_state, new_state):
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        if new_state.name == pybreaker.STATE_OPEN:
+            self.log.opened_at.append(now)
+        elif new_state.name == pybreaker.STATE_CLOSED:
+            self.log.closed_at.append(now)
+        self.note(f"circuit breaker {cb.name}: {old_state.name if old_state else '-'} -> {new_state.name}")
+
+
+class ApiClient:
+    def __init__(self, source: str, base_url: str, *, limiter: SharedRateLimiter, cache: ResponseCache | None,
+                 user_agent: str, policy: RetryPolicy | None = None, breaker_fail_max: int = 5,
+                 breaker_reset_s: float = 30.0, secrets: tuple[str, ...] = (), session: requests.Session | None = None,
+                 log: Callable[[str], None] | None = None, rng: random.Random | None = None, sleep=time.sleep):
+        self.source = source
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self.cache = cache
+        self.policy = policy or RetryPolicy()
+        self.secrets = tuple(s for s in secrets if s)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        self._log = log or (lambda m: None)
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self.stats: Counter[str] = Counter()
+        self.breaker_log = BreakerLog()
+        self.breaker = pybreaker.CircuitBreaker(
+            fail_max=breaker_fail_max, reset_timeout=breaker_reset_s, name=source,
+            exclude=[lambda e: isinstance(e, (AuthRejected, BadRequest))],
+            listeners=[_BreakerListener(self.breaker_log, self._note)])
+        self.last_success_at: str | None = None
+
+    # ---- public ---------------------------------------------------------------------------------
+    def get_json(self, path: str, params: dict | None = None, headers: dict | Callable[[], dict] | None = None,
+                 ttl_for: Callable[[int, object], float] = lambda status, data: 0, cache: bool = True,
+                 method: str = "GET", data: dict | None = None) -> ApiResult:
+        """Call ``base_url + path``; cached answers cost no call. Raises ApiError subclasses.
+
+        ``headers`` may be a function, called only when a real request is needed (e.g. to fetch an
+        OAuth token lazily, so a fully cached run makes no token request either)."""
+        params = dict(params or {})
+        key = self.cache_key(method, path, params)
+        if cache and self.cache is not None and method == "GET":
+            hit = self.cache.get(self.source, key)
+            if hit is not None:
+                self.stats["cache_hits"] += 1
+                return ApiResult(hit[0], hit[1], True)
+        try:
+            real_headers = headers() if callable(headers) else (headers or {})
+            status, body = self.breaker.call(self._fetch_with_retries, method, path, params, real_headers, data)
+        except pybreaker.CircuitBreakerError as exc:
+            self.stats["short_circuited"] += 1
+            raise CircuitOpen(f"{self.source}: circuit breaker open after repeated failures") from exc
+        self.last_success_at = dt.datetime.now(dt.timezone.utc).isoformat()
+        if cache and self.cache is not None and method == "GET":
+            self.cache.put(self.source, key, status, body, ttl_for(status, body))
+        return ApiResult(status, body, False)
+
+    def cache_key(self, method: str, path: str, params: dict) -> str:
+        public = sorted((k, str(v)) for k, v in params.items() if k.lower() not in SECRET_PARAMS)
+        return f"{method} {path}?{urlencode(public)}"
+
+    def redact(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "***")
+        return text
+
+    @property
+    def breaker_state(self) -> str:
+        return str(self.breaker.current_state)
+
+    # ---- internals ------------------------------------------------------------------------------
+    def _note(self, message: str) -> None:
+        self._log(self.redact(message))
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            wait = min(retry_after, self.policy.retry_after_cap_s)
+            self.limiter.push_back(wait)  # everyone sharing this source's limiter waits too
+        else:
+            wait = self._rng.uniform(0, min(self.policy.backoff_max_s,
+                                            self.policy.backoff_base_s * 2 ** (state.attempt_number - 1)))
+        self.stats["retries"] += 1
+        self._note(f"{self.source}: {exc}; retry in {wait:.2f}s (attempt {state.attempt_number})")
+        return wait
+
+    def _fetch_with_retries(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
+        attempts = 0
+
+        def retriable(exc: BaseException) -> bool:
+            return isinstance(exc, _Retry)
+
+        try:
+            for attempt in Retrying(stop=stop_after_attempt(self.policy.max_tries), wait=self._wait,
+                                    retry=retry_if_exception(retriable), sleep=self._sleep, reraise=True):
+                with attempt:
+                    attempts += 1
+                    return self._once(method, path, params, headers, data)
+        except _Retry as exc:
+            raise exc.final(attempts) from None
+        raise AssertionError("unreachable")
+
+    def _once(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
+        self.limiter.acquire()
+        self.stats["calls"] += 1
+        url = self.base_url + path
+        try:
+            resp = self.session.request(method, url, params=params, headers=headers, data=data,
+                                        timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
+        except requests.Timeout as exc:
+            self.stats["timeouts"] += 1
+            raise _Retry(TransportFailure, f"{self.source}: timeout on {path}", None) from exc
+        except requests.ConnectionError as exc:
+            self.stats["connection_errors"] += 1
+            raise _Retry(TransportFailure, f"{self.source}: connection error on {path}: {type(exc).__name__}", None) from exc
+        status = resp.status_code
+        self.stats[f"status_{status}"] += 1
+        if status == 429:
+            self.stats["http_429"] += 1
+            raise _Retry(RateLimited, f"{self.source}: HTTP 429 on {path}", status,
+                         parse_retry_after(resp.headers.get("Retry-After")))
+        if status in RETRY_STATUSES:
+            raise _Retry(ServerError, f"{self.source}: HTTP {status} on {path}", status,
+                         parse_retry_after(resp.headers.get("Retry-After")))
+        if status in (401, 403):
+            raise AuthRejected(self.redact(f"{self.source}: HTTP {status} on {path}: {resp.text[:200]}"), status)
+        if status >= 400 and status != 404:
+            raise BadRequest(self.redact(f"{self.source}: HTTP {status} on {path}: {resp.text[:200]}"), status)
+        try:
+            body = resp.json() if resp.content.strip() else None
+        except (ValueError, json.JSONDecodeError):
+            self.stats["invalid_json"] += 1
+            raise _Retry(BadResponse, f"{self.source}: invalid JSON from {path} (HTTP {status})", status) from None
+        return status, body
+
+
+class _Retry(Exception):
+    """Internal: a retriable failure; turned into its public ApiError when tries run out."""
+
+    def __init__(self, kind: type[ApiError], message: str, status: int | None, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+
+    def final(self, attempts: int) -> ApiError:
+        return self.kind(f"{self} (after {attempts} attempt{'s' if attempts != 1 else ''})", self.status, attempts)
