@@ -98,6 +98,7 @@ class Fault:
     remaining: int | None = None  # None = every request
     retry_after: int = 1
     delay_s: float = 2.0
+    after: int = 0  # healthy requests before the fault starts
 
 
 @dataclass
@@ -194,6 +195,9 @@ class FakeApis:
         with self._lock:
             fault = self.faults.get(source)
             if fault is None:
+                return None
+            if fault.after > 0:
+                fault.after -= 1
                 return None
             if fault.remaining is not None:
                 fault.remaining -= 1

@@ -29,7 +29,8 @@ class AcousticBrainz(Source):
         if not isinstance(doc, dict) or not isinstance(doc.get("rhythm"), dict):
             raise BadResponse(f"acousticbrainz: unexpected low-level shape: {str(res.data)[:120]}")
         tonal = doc.get("tonal") if isinstance(doc.get("tonal"), dict) else {}
-        pc, mode = parse_key(tonal.get("key_key"), tonal.get("key_scale"))
+        # key without its scale (major/minor) is only half a key: keep neither
+        pc, mode = parse_key(tonal.get("key_key"), tonal.get("key_scale")) if tonal.get("key_scale") else (None, None)
         bpm = doc["rhythm"].get("bpm")
         return LookupResult("matched", None, {
             "source_id": mbid, "bpm": round(float(bpm), 2) if isinstance(bpm, (int, float)) and bpm > 0 else None,
