@@ -149,6 +149,13 @@ def test_missing_credentials_and_switched_off_sources_are_skipped_with_reason(en
     assert len(apis.log["discogs"]) == 0 and len(apis.log["acousticbrainz"]) == 0
     d = lake().read(ENRICHMENT["discogs"], DATE)
     assert set(d["status"]) == {"skipped"} and set(d["error_class"]) == {"no_credentials"}
+    # once the token is back the rows are real; losing it again keeps them instead of writing "skipped"
+    monkeypatch.setenv("SONGNODES_DISCOGS_TOKEN", "demo-discogs-token")
+    lake().partition_dir(ENRICHMENT["discogs"], DATE).joinpath("part.parquet").unlink()
+    assert materialize([dg.AssetKey(["enrichment", "discogs"])], instance).success
+    monkeypatch.delenv("SONGNODES_DISCOGS_TOKEN")
+    assert materialize([dg.AssetKey(["enrichment", "discogs"])], instance).success
+    assert "matched" in set(lake().read(ENRICHMENT["discogs"], DATE)["status"])
 
 
 def test_rejected_credentials_fail_the_partition_after_saving_rows(env, instance, monkeypatch):

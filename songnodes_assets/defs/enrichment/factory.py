@@ -59,6 +59,9 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
             skip = ("no_credentials", f"{name} skipped: set {', '.join(config.missing_credentials)}")
         if skip is not None:
             context.log.warning(skip[1])
+            if lake.files(ENRICHMENT[name], partition):  # never replace real results with "skipped"
+                return dg.MaterializeResult(metadata={"tracks": len(queries), "source_state": skip[0],
+                                                      "reason": skip[1] + "; previous rows kept"})
             rows = skip_all(queries, name, partition, skip[1], skip[0])
             lake.write(ENRICHMENT[name], ENRICHMENT[name].conform(rows) if rows else _empty(name), partition)
             return dg.MaterializeResult(metadata={"tracks": len(queries), "skipped": len(queries),
