@@ -23,6 +23,11 @@ def _isolated_env(monkeypatch, tmp_path):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
+    monkeypatch.setenv("SONGNODES_CACHE_DIR", str(tmp_path / "api_cache"))
+    # Nothing may reach the internet by accident: every remote defaults to a closed local port.
+    for name in ("MIXESDB", "MUSICBRAINZ", "SPOTIFY", "LASTFM", "DISCOGS", "GETSONGBPM", "ACOUSTICBRAINZ"):
+        monkeypatch.setenv(f"SONGNODES_{name}_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SONGNODES_SPOTIFY_AUTH_URL", "http://127.0.0.1:9/api/token")
 
 
 @pytest.fixture(scope="session")

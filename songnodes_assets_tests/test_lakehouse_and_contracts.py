@@ -138,7 +138,8 @@ def test_settings_errors_are_clear(monkeypatch):
         Settings.from_env()
 
 
-def test_default_settings_are_polite():
+def test_default_settings_are_polite(monkeypatch):
+    monkeypatch.delenv("SONGNODES_MIXESDB_BASE_URL")
     s = Settings.from_env()
     assert s.mixesdb_base_url == "https://www.mixesdb.com" and s.min_interval_s >= 4
     assert "www.mixesdb.com" in s.allowed_hosts and "SongNodesBot" in s.user_agent and "+" in s.user_agent

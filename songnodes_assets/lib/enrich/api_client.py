@@ -156,7 +156,7 @@ class ApiClient:
 
     def cache_key(self, method: str, path: str, params: dict) -> str:
         public = sorted((k, str(v)) for k, v in params.items() if k.lower() not in SECRET_PARAMS)
-        return f"{method} {path}?{urlencode(public)}"
+        return f"{method} {self.base_url}{path}?{urlencode(public)}"  # a fake's answers never pass for live ones
 
     def redact(self, text: str) -> str:
         for s in self.secrets:
