@@ -5,6 +5,9 @@ Resources are built from ``SONGNODES_*`` environment variables when this module 
 
 import dagster as dg
 
+from .defs.automation.alert_sensors import alert_sensors
+from .defs.automation.retry import retry_failed_enrichments
+from .defs.automation.schedules import daily_scrape, scrape_job, weekly_not_found_sweep
 from .defs.bronze.raw_scrape_data import raw_scrape_data
 from .defs.enrichment.factory import enrichment_assets
 from .defs.gold.assets import enriched_tracks, transition_graph
@@ -17,7 +20,9 @@ from .settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_scrape_data, silver_tables, *enrichment_assets, enriched_tracks, transition_graph],
-        jobs=[main_job, gold_job],
+        jobs=[main_job, gold_job, scrape_job],
+        sensors=[*alert_sensors, retry_failed_enrichments],
+        schedules=[daily_scrape, weekly_not_found_sweep],
         resources=resources_from_settings(settings or Settings.from_env()),
     )
 

@@ -75,6 +75,7 @@ class EnrichmentResource(dg.ConfigurableResource):
 
         from ..lib.enrich.api_client import ApiClient, RetryPolicy
         from ..lib.enrich.cache import ResponseCache
+        from ..lib.enrich.health import SourceHealth
         from ..lib.enrich.ratelimit import SharedRateLimiter
 
         state = Path(self.cache_dir)
@@ -85,7 +86,7 @@ class EnrichmentResource(dg.ConfigurableResource):
             policy=RetryPolicy(connect_timeout_s=min(5.0, self.timeout_s), read_timeout_s=self.timeout_s,
                                max_tries=self.max_tries, backoff_base_s=self.backoff_s),
             breaker_fail_max=self.breaker_fail_max, breaker_reset_s=self.breaker_reset_s,
-            secrets=source_config.secrets, log=log)
+            secrets=source_config.secrets, log=log, health=SourceHealth(state / "health.sqlite"))
 
 
 def resources_from_settings(settings: Settings) -> dict:

@@ -11,14 +11,22 @@ from .lakehouse import Lakehouse
 from .schemas import BRONZE_RAW
 
 
-def last_successful_fetches(lake: Lakehouse) -> dict[str, dt.datetime]:
-    """URL -> newest fetched_at of a successful fetch, over every bronze partition."""
-    df = lake.read(BRONZE_RAW, columns=["url", "fetched_at", "status", "error_kind"])
+def last_successful_fetches(lake: Lakehouse) -> dict[str, tuple[dt.datetime, str]]:
+    """URL -> (fetched_at, sha256) of its newest successful fetch, over every bronze partition."""
+    df = lake.read(BRONZE_RAW, columns=["url", "fetched_at", "status", "error_kind", "sha256"])
     if df.empty:
         return {}
-    ok = df[(df["status"] == 200) & df["error_kind"].isna()]
-    newest = ok.groupby("url")["fetched_at"].max()
-    return {url: ts.to_pydatetime() for url, ts in newest.items()}
+    ok = df[(df["status"] == 200) & df["error_kind"].isna()].sort_values("fetched_at")
+    newest = ok.drop_duplicates("url", keep="last")
+    return {r.url: (r.fetched_at.to_pydatetime(), r.sha256) for r in newest.itertuples(index=False)}
+
+
+def duplicate_pages(rows: pd.DataFrame, previous: dict[str, tuple[dt.datetime, str]]) -> int:
+    """Fetched pages whose body is byte-identical to the previous successful fetch of the same URL."""
+    if rows.empty:
+        return 0
+    ok = rows[rows["error_kind"].isna()]
+    return int(sum(1 for r in ok.itertuples(index=False) if r.url in previous and previous[r.url][1] == r.sha256))
 
 
 def fetch_summary(rows: pd.DataFrame) -> dict[str, int]:

@@ -94,13 +94,13 @@ def _api_list(client: PoliteClient, base_url: str, list_name: str, params: dict[
 
 
 def fetch_rows(client: PoliteClient, refs: list[PageRef], *, scrape_date: str, run_id: str, source: str,
-               already_fetched: dict[str, dt.datetime], max_age: dt.timedelta,
+               already_fetched: dict[str, tuple[dt.datetime, str]], max_age: dt.timedelta,
                log: Callable[[str], None] = lambda m: None) -> Iterator[dict]:
     """Fetch each page not fetched successfully within ``max_age``; yield one bronze row per fetch,
     errors included (a captcha, an empty page or a 503 after retries is a row with ``error_kind``)."""
     now = dt.datetime.now(dt.timezone.utc)
     for i, ref in enumerate(refs, start=1):
-        last = already_fetched.get(ref.url)
+        last = already_fetched.get(ref.url, (None, None))[0]
         if last is not None and now - last < max_age:
             log(f"[{i}/{len(refs)}] skip {ref.title!r}: fetched {last.isoformat()} (< max age)")
             continue

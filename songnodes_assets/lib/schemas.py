@@ -202,3 +202,10 @@ GOLD_TRANSITION_GRAPH = TableSpec("gold", "transition_graph", (
 ), single_file="edges.parquet")
 
 ALL_TABLES.update({t.qualified: t for t in list(ENRICHMENT.values()) + [GOLD_ENRICHED, GOLD_TRANSITION_GRAPH]})
+
+OPS_ALERTS = TableSpec("ops", "alerts", (
+    Col("alert_id", "str", False), Col("fired_at", "ts", False), Col("alert_date", "str", False),
+    Col("sensor", "str", False), Col("key", "str", False), Col("severity", "str", False), Col("state", "str", False),
+    Col("message", "str", False), Col("value", "float"), Col("threshold", "float"),
+))
+ALL_TABLES[OPS_ALERTS.qualified] = OPS_ALERTS

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from ...lib.bronze import fetch_summary, last_successful_fetches
+from ...lib.bronze import duplicate_pages, fetch_summary, last_successful_fetches
 from ...lib.http import errors
 from ...lib.mixesdb import discover, fetch_rows
 from ...lib.schemas import BRONZE_RAW
@@ -41,6 +41,9 @@ def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
     if df is not None:
         path = lake.write(BRONZE_RAW, df, context.partition_key, file_name=f"run-{context.run.run_id}.parquet")
     summary = fetch_summary(df) if df is not None else {"pages_fetched": 0, "pages_ok": 0}
+    dups = duplicate_pages(df, already) if df is not None else 0
+    summary["duplicate_pages"] = dups
+    summary["duplicate_rate"] = round(dups / summary["pages_ok"], 4) if summary.get("pages_ok") else 0.0
     stats = {f"http_{k}": int(v) for k, v in sorted(client.stats.items())}
     metadata = {"pages_discovered": len(refs), "pages_skipped_fresh": len(refs) - len(rows), **summary, **stats,
                 "path": str(path) if path else "(nothing new to write)"}

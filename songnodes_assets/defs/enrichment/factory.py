@@ -9,6 +9,7 @@ from ...lib.enrich.selection import tracks_first_seen
 from ...lib.enrich.sources import SOURCES
 from ...lib.enrich.sources.base import load_config
 from ...lib.schemas import ENRICHMENT
+from ..automation.conditions import FOLLOW_UPSTREAM
 from ..partitions import daily_partitions
 from ..resources import EnrichmentResource, LakehouseResource
 from ..silver.tables import KEYS as SILVER_KEYS
@@ -39,7 +40,7 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=ENRICHMENT_KEYS[name], deps=deps, partitions_def=daily_partitions, group_name="enrichment",
-        pool=f"api_{name}", kinds={"parquet"},
+        pool=f"api_{name}", kinds={"parquet"}, automation_condition=FOLLOW_UPSTREAM,
         description=(f"{name} enrichment of the tracks first seen on the scrape date: one row per track "
                      "(matched / not_found / failed / skipped) with score, tier and the source's fields. Fails the "
                      "partition after saving its rows when the source is down; a backfill re-asks only what the "

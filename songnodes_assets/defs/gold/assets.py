@@ -9,6 +9,7 @@ from ...lib.catalog import connect
 from ...lib.enrich.selection import tracks_first_seen
 from ...lib.gold import merge, priority_from_env, write_graph
 from ...lib.schemas import ENRICHMENT, GOLD_ENRICHED, GOLD_TRANSITION_GRAPH
+from ..automation.conditions import GOLD_FRESHNESS, REFRESH_ON_UPSTREAM
 from ..enrichment.factory import ENRICHMENT_KEYS
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource
@@ -17,18 +18,9 @@ from ..silver.tables import KEYS as SILVER_KEYS
 ENRICHED_TRACKS = dg.AssetKey(["gold", "enriched_tracks"])
 TRANSITION_GRAPH = dg.AssetKey(["gold", "transition_graph"])
 
-# Refresh when any upstream partition is updated, once nothing upstream is still running. Unlike
-# eager(), a missing upstream partition (a source that is down) does not hold gold back.
-REFRESH_ON_UPSTREAM = (
-    dg.AutomationCondition.any_deps_updated()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
-).with_label("refresh when an upstream partition lands")
-
-
 @dg.asset(
     key=ENRICHED_TRACKS, deps=[SILVER_KEYS["tracks"], *ENRICHMENT_KEYS.values()], partitions_def=daily_partitions,
-    group_name="gold", kinds={"parquet"}, automation_condition=REFRESH_ON_UPSTREAM,
+    group_name="gold", kinds={"parquet"}, automation_condition=REFRESH_ON_UPSTREAM, freshness_policy=GOLD_FRESHNESS,
     description=("One row per track first seen on the date: each field (ISRC, BPM, key/Camelot, genres, label, "
                  "catalog number, release date, duration, source ids) with its source and match score, "
                  "sources_used, status completed (>= 2 sources matched) / partial (1) / failed (0)."),
@@ -57,7 +49,7 @@ def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
 
 @dg.asset(
     key=TRANSITION_GRAPH, deps=[SILVER_KEYS["transitions"], ENRICHED_TRACKS], group_name="gold",
-    kinds={"parquet", "csv"}, automation_condition=REFRESH_ON_UPSTREAM,
+    kinds={"parquet", "csv"}, automation_condition=REFRESH_ON_UPSTREAM, freshness_policy=GOLD_FRESHNESS,
     description=("All DJ transitions (weight = distinct playlists) with both tracks' enriched attributes, "
                  "exported as parquet, CSV and GraphML under <lakehouse>/gold/transition_graph/."),
 )

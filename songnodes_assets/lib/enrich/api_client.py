@@ -91,16 +91,21 @@ class BreakerLog:
 
 
 class _BreakerListener(pybreaker.CircuitBreakerListener):
-    def __init__(self, log: BreakerLog, note: Callable[[str], None]):
+    def __init__(self, log: BreakerLog, note: Callable[[str], None], health=None):
         self.log = log
         self.note = note
+        self.health = health
 
     def state_change(self, cb, old_state, new_state):
         now = dt.datetime.now(dt.timezone.utc).isoformat()
         if new_state.name == pybreaker.STATE_OPEN:
             self.log.opened_at.append(now)
+            if self.health is not None:
+                self.health.breaker_opened(cb.name)
         elif new_state.name == pybreaker.STATE_CLOSED:
             self.log.closed_at.append(now)
+            if self.health is not None:
+                self.health.breaker_closed(cb.name)
         self.note(f"circuit breaker {cb.name}: {old_state.name if old_state else '-'} -> {new_state.name}")
 
 
@@ -108,7 +113,8 @@ class ApiClient:
     def __init__(self, source: str, base_url: str, *, limiter: SharedRateLimiter, cache: ResponseCache | None,
                  user_agent: str, policy: RetryPolicy | None = None, breaker_fail_max: int = 5,
                  breaker_reset_s: float = 30.0, secrets: tuple[str, ...] = (), session: requests.Session | None = None,
-                 log: Callable[[str], None] | None = None, rng: random.Random | None = None, sleep=time.sleep):
+                 log: Callable[[str], None] | None = None, rng: random.Random | None = None, sleep=time.sleep,
+                 health=None):
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
@@ -121,11 +127,12 @@ class ApiClient:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self.stats: Counter[str] = Counter()
+        self.health = health
         self.breaker_log = BreakerLog()
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=breaker_fail_max, reset_timeout=breaker_reset_s, name=source,
             exclude=[lambda e: isinstance(e, (AuthRejected, BadRequest))],
-            listeners=[_BreakerListener(self.breaker_log, self._note)])
+            listeners=[_BreakerListener(self.breaker_log, self._note, health)])
         self.last_success_at: str | None = None
 
     # ---- public ---------------------------------------------------------------------------------
@@ -149,7 +156,13 @@ class ApiClient:
         except pybreaker.CircuitBreakerError as exc:
             self.stats["short_circuited"] += 1
             raise CircuitOpen(f"{self.source}: circuit breaker open after repeated failures") from exc
+        except ApiError:
+            if self.health is not None:
+                self.health.failure(self.source)
+            raise
         self.last_success_at = dt.datetime.now(dt.timezone.utc).isoformat()
+        if self.health is not None:
+            self.health.success(self.source)
         if cache and self.cache is not None and method == "GET":
             self.cache.put(self.source, key, status, body, ttl_for(status, body))
         return ApiResult(status, body, False)

@@ -1,0 +1,20 @@
+"""Declarative automation and freshness shared by the layers."""
+
+import datetime as dt
+
+import dagster as dg
+
+_UPDATED = dg.AutomationCondition.any_deps_updated().since_last_handled()
+_QUIET = ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
+
+# Silver and enrichment: run when an upstream partition lands and every upstream partition exists.
+FOLLOW_UPSTREAM = (_UPDATED & ~dg.AutomationCondition.any_deps_missing() & _QUIET).with_label(
+    "follow upstream")
+
+# Gold: run when any upstream partition lands, even if a source partition is missing (a source that is
+# down must not hold gold back; gold is rebuilt when the repaired partition lands).
+REFRESH_ON_UPSTREAM = (_UPDATED & _QUIET).with_label("refresh when an upstream partition lands")
+
+# Silver should be no older than a day and a bit (the scrape is daily); gold a little more.
+SILVER_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=36), warn_window=dt.timedelta(hours=26))
+GOLD_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=48), warn_window=dt.timedelta(hours=30))
