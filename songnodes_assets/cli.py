@@ -108,6 +108,35 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
         sys.stdout.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
 
 
+def cmd_failed(args: argparse.Namespace) -> int:
+    """List enrichment partitions that failed or hold retriable failures, with the command that repairs them."""
+    import datetime as dt
+
+    import dagster as dg
+
+    from .defs.automation.retry import partitions_needing_repair
+    from .lib.enrich.sources import SOURCES
+    from .lib.lakehouse import Lakehouse
+    from .settings import Settings
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise InputError("set DAGSTER_HOME to the instance to inspect (e.g. .songnodes/dagster_home)")
+    lake = Lakehouse(Settings.from_env().lakehouse_root)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    found = False
+    with dg.DagsterInstance.get() as instance:
+        for source in SOURCES if not args.source else [args.source]:
+            parts = partitions_needing_repair(instance, lake, source, today, args.days)
+            if parts:
+                found = True
+                print(f"{source}: {', '.join(parts)}")
+                print(f"  repair: dagster job backfill -w workspace.yaml -j enrich_{source} "
+                      f"--partitions {','.join(sorted(parts))} --noprompt")
+    if not found:
+        print(f"no failed or retriable enrichment partitions in the last {args.days} days")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -124,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("parse", help="parse tracklist text (one entry per line) to JSON lines")
     pr.add_argument("file", help="a text file, or - for stdin")
     pr.set_defaults(func=cmd_parse)
+    f = sub.add_parser("failed-partitions", help="enrichment partitions to repair, with the backfill command")
+    f.add_argument("--source", choices=["musicbrainz", "spotify", "lastfm", "discogs", "getsongbpm", "acousticbrainz"])
+    f.add_argument("--days", type=int, default=14, help="look back this many days (default 14)")
+    f.set_defaults(func=cmd_failed)
     s = sub.add_parser("sql", help="run a read-only query on the lakehouse (DuckDB)")
     s.add_argument("query", nargs="?", help='e.g. "SELECT * FROM silver.transitions ORDER BY weight DESC LIMIT 10"')
     s.add_argument("--file", help="read the query from a .sql file")

@@ -11,7 +11,7 @@ from .defs.automation.schedules import daily_scrape, scrape_job, weekly_not_foun
 from .defs.bronze.raw_scrape_data import raw_scrape_data
 from .defs.enrichment.factory import enrichment_assets
 from .defs.gold.assets import enriched_tracks, transition_graph
-from .defs.jobs import gold_job, main_job
+from .defs.jobs import enrich_jobs, gold_job, main_job
 from .defs.resources import resources_from_settings
 from .defs.silver.tables import silver_tables
 from .settings import Settings
@@ -20,7 +20,7 @@ from .settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_scrape_data, silver_tables, *enrichment_assets, enriched_tracks, transition_graph],
-        jobs=[main_job, gold_job, scrape_job],
+        jobs=[main_job, gold_job, scrape_job, *enrich_jobs],
         sensors=[*alert_sensors, retry_failed_enrichments],
         schedules=[daily_scrape, weekly_not_found_sweep],
         resources=resources_from_settings(settings or Settings.from_env()),

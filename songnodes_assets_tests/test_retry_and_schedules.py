@@ -116,3 +116,19 @@ def test_weekly_sweep_targets_partitions_with_old_not_found_rows(tmp_path, monke
     lake.write(spec, rows("matched", 90, "2024-03-01"), "2024-03-01")
     reqs = weekly_not_found_sweep(dg.build_schedule_context(scheduled_execution_time=now))
     assert [(r.asset_selection[0].path[-1], r.partition_key) for r in reqs] == [("musicbrainz", "2024-01-01")]
+
+
+def test_cli_lists_failed_partitions_with_the_backfill_command(apis):
+    import os
+    import subprocess
+    import sys
+
+    silver_tracks(apis.catalog[:10], DAY)
+    with dg.DagsterInstance.get() as instance:  # the persistent instance in DAGSTER_HOME
+        apis.set_fault("spotify", "503")
+        assert not materialize("spotify", instance).success
+    out = subprocess.run([sys.executable, "-m", "songnodes_assets.cli", "failed-partitions"], capture_output=True,
+                         text=True, env=dict(os.environ), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"spotify: {DAY}" in out.stdout
+    assert f"dagster job backfill -w workspace.yaml -j enrich_spotify --partitions {DAY}" in out.stdout

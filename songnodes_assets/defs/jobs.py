@@ -22,3 +22,12 @@ gold_job = dg.define_asset_job(
     description="Merge the enrichment sources into gold.enriched_tracks and rebuild the transition graph.",
     executor_def=dg.in_process_executor,
 )
+
+
+# One job per enrichment source, so a range of its partitions can be backfilled from the CLI:
+#   dagster job backfill -w workspace.yaml -j enrich_spotify --partitions 2026-11-20,2026-11-21
+enrich_jobs = [
+    dg.define_asset_job(f"enrich_{name}", selection=dg.AssetSelection.assets(dg.AssetKey(["enrichment", name])),
+                        description=f"Enrich the tracks first seen on a date from {name} (one partition per run).")
+    for name in ("musicbrainz", "spotify", "lastfm", "discogs", "getsongbpm", "acousticbrainz")
+]
