@@ -6,6 +6,7 @@ Resources are built from ``SONGNODES_*`` environment variables when this module 
 import dagster as dg
 
 from .defs.automation.alert_sensors import alert_sensors
+from .defs.automation.conditions import automation_sensor
 from .defs.automation.retry import retry_failed_enrichments
 from .defs.automation.schedules import daily_scrape, scrape_job, weekly_not_found_sweep
 from .defs.bronze.raw_scrape_data import raw_scrape_data
@@ -21,7 +22,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_scrape_data, silver_tables, *enrichment_assets, enriched_tracks, transition_graph],
         jobs=[main_job, gold_job, scrape_job, *enrich_jobs],
-        sensors=[*alert_sensors, retry_failed_enrichments],
+        sensors=[*alert_sensors, retry_failed_enrichments, automation_sensor],
         schedules=[daily_scrape, weekly_not_found_sweep],
         resources=resources_from_settings(settings or Settings.from_env()),
     )

@@ -251,6 +251,6 @@ def test_alert_sensors_run_by_default():
     sensors = {x.name: x for x in defs.sensors}
     assert {"alert_zero_enhanced_tracks", "alert_parse_quality", "alert_artist_coverage_drop", "alert_duplicate_rate",
             "alert_bronze_silver_lag", "alert_enrichment_health", "alert_run_failures",
-            "retry_failed_enrichments"} <= set(sensors)
+            "retry_failed_enrichments", "songnodes_automation"} <= set(sensors)
     assert all(x.default_status == dg.DefaultSensorStatus.RUNNING for x in sensors.values())
     assert {x.name for x in defs.schedules} == {"daily_scrape", "weekly_not_found_sweep"}

@@ -18,3 +18,11 @@ REFRESH_ON_UPSTREAM = (_UPDATED & _QUIET).with_label("refresh when an upstream p
 # Silver should be no older than a day and a bit (the scrape is daily); gold a little more.
 SILVER_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=36), warn_window=dt.timedelta(hours=26))
 GOLD_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=48), warn_window=dt.timedelta(hours=30))
+
+
+# Dagster's default automation sensor starts STOPPED; this one runs by default so silver, enrichment and
+# gold really follow their upstreams (in `dagster dev`, and with dagster-daemon in production).
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "songnodes_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Evaluates the declarative automation conditions of silver, enrichment and gold.")

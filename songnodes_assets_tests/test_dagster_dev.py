@@ -1,0 +1,57 @@
+"""`dagster dev` loads the workspace and shows the sensors running and the schedules (real webserver,
+queried over GraphQL on 127.0.0.1)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+  sensors { name sensorState { status } } schedules { name scheduleState { status } } } } } }"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dagster_dev_shows_running_sensors_and_schedules(tmp_path):
+    port = free_port()
+    exe = Path(sys.executable).parent / "dagster"
+    proc = subprocess.Popen([str(exe), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=REPO,
+                            env={**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        data = None
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": QUERY}).encode(),
+                                             headers={"Content-Type": "application/json"})
+                data = json.loads(urllib.request.urlopen(req, timeout=5).read())
+                if data.get("data", {}).get("repositoriesOrError", {}).get("nodes"):
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        assert data, "dagster dev did not answer"
+        repo = data["data"]["repositoriesOrError"]["nodes"][0]
+        sensors = {x["name"]: x["sensorState"]["status"] for x in repo["sensors"]}
+        assert sensors["alert_zero_enhanced_tracks"] == "RUNNING" and sensors["retry_failed_enrichments"] == "RUNNING"
+        assert sensors["songnodes_automation"] == "RUNNING"
+        assert {k for k, v in sensors.items() if k.startswith("alert_") and v == "RUNNING"} == {
+            k for k in sensors if k.startswith("alert_")}
+        assert {x["name"] for x in repo["schedules"]} == {"daily_scrape", "weekly_not_found_sweep"}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
