@@ -21,7 +21,8 @@ test: install
 	$(BIN)/python -m pytest -q
 
 validate: install
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	mkdir -p .songnodes/dagster_home
+	DAGSTER_HOME=$(CURDIR)/.songnodes/dagster_home $(BIN)/dagster definitions validate -w workspace.yaml
 
 ui: install
 	mkdir -p .songnodes/dagster_home
