@@ -57,6 +57,7 @@ class Settings:
     refetch_after_days: float
     max_error_rate: float
     protected_artists: tuple[str, ...] = field(default_factory=tuple)
+    tracklists1001_urls: tuple[str, ...] = ()
     cache_dir: str = ".songnodes/cache"
     enrich_max_failure_rate: float = 0.5
     breaker_fail_max: int = 5
@@ -76,6 +77,12 @@ class Settings:
         if parts.hostname.lower().endswith("mixesdb.com"):
             hosts |= {"www.mixesdb.com", "mixesdb.com"}
         hosts |= {h.lower() for h in _list(_env("SONGNODES_ALLOWED_HOSTS", ""))}
+        tl_urls = _list(_env("SONGNODES_1001TL_URLS", ""))
+        for u in tl_urls:
+            p = urlsplit(u)
+            if p.scheme not in ("http", "https") or not p.hostname:
+                raise ValueError(f"SONGNODES_1001TL_URLS: {u!r} is not an http(s) URL")
+            hosts.add(p.hostname.lower())  # configured by the operator: trusted
         contact = _env("SONGNODES_CONTACT", DEFAULT_CONTACT)
         return cls(
             lakehouse_root=_env("SONGNODES_LAKEHOUSE_ROOT", os.path.join(os.getcwd(), ".songnodes", "lakehouse")),
@@ -92,6 +99,7 @@ class Settings:
             refetch_after_days=_float("SONGNODES_REFETCH_AFTER_DAYS", 30.0),
             max_error_rate=_float("SONGNODES_MAX_ERROR_RATE", 0.2),
             protected_artists=tuple(p.strip() for p in _env("SONGNODES_PROTECTED_ARTISTS", "").split("|") if p.strip()),
+            tracklists1001_urls=tuple(tl_urls),
             cache_dir=_env("SONGNODES_CACHE_DIR", os.path.join(os.getcwd(), ".songnodes", "cache")),
             enrich_max_failure_rate=_float("SONGNODES_ENRICH_MAX_FAILURE_RATE", 0.5),
             breaker_fail_max=max(1, _int("SONGNODES_BREAKER_FAIL_MAX", 5)),

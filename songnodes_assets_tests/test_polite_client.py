@@ -267,7 +267,7 @@ def _rows(httpserver, body, content_type="text/x-wiki; charset=UTF-8"):
     httpserver.expect_request("/w/Mix").respond_with_data(body, content_type=content_type)
     import datetime as dt
     return list(fetch_rows(client_for(httpserver), [PageRef("Mix", httpserver.url_for("/w/Mix") + "?action=raw")],
-                           scrape_date="2024-05-01", run_id="r", source="mixesdb", already_fetched={},
+                           scrape_date="2024-05-01", run_id="r", already_fetched={},
                            max_age=dt.timedelta(days=1)))
 
 

@@ -35,6 +35,7 @@ class MixesDBResource(dg.ConfigurableResource):
     retry_after_cap_s: float
     refetch_after_days: float
     max_error_rate: float
+    tracklists1001_urls: list[str] = []
 
     def client(self, log=None) -> PoliteClient:
         return PoliteClient(Politeness(
@@ -98,7 +99,7 @@ def resources_from_settings(settings: Settings) -> dict:
             allowed_hosts=sorted(settings.allowed_hosts), min_interval_s=settings.min_interval_s,
             jitter_s=settings.jitter_s, timeout_s=settings.timeout_s, max_tries=settings.max_tries,
             retry_after_cap_s=settings.retry_after_cap_s, refetch_after_days=settings.refetch_after_days,
-            max_error_rate=settings.max_error_rate,
+            max_error_rate=settings.max_error_rate, tracklists1001_urls=list(settings.tracklists1001_urls),
         ),
         "parser": ParserResource(extra_protected_artists=list(settings.protected_artists)),
         "enrichment": EnrichmentResource(

@@ -32,7 +32,9 @@ class DiscoveryError(errors.FetchError):
 @dataclass(frozen=True)
 class PageRef:
     title: str
-    url: str  # the URL actually fetched (…?action=raw)
+    url: str  # the URL actually fetched (…?action=raw for MixesDB)
+    source: str = "mixesdb"
+    expect_html: bool = False  # MixesDB raw wikitext is text; 1001tracklists pages are HTML
 
 
 def page_url(base_url: str, title: str) -> str:
@@ -41,6 +43,12 @@ def page_url(base_url: str, title: str) -> str:
 
 def raw_url(base_url: str, title: str) -> str:
     return page_url(base_url, title) + "?action=raw"
+
+
+def tracklists1001_refs(urls: list[str]) -> list[PageRef]:
+    """1001tracklists tracklist pages are fetched from explicit URLs only (no crawling of that site)."""
+    return [PageRef(title=u.rstrip("/").rsplit("/", 1)[-1].removesuffix(".html"), url=u, source="1001tracklists",
+                    expect_html=True) for u in urls]
 
 
 def discover(client: PoliteClient, base_url: str, start_urls: list[str], limit: int,
@@ -93,7 +101,7 @@ def _api_list(client: PoliteClient, base_url: str, list_name: str, params: dict[
     return titles[:limit]
 
 
-def fetch_rows(client: PoliteClient, refs: list[PageRef], *, scrape_date: str, run_id: str, source: str,
+def fetch_rows(client: PoliteClient, refs: list[PageRef], *, scrape_date: str, run_id: str,
                already_fetched: dict[str, tuple[dt.datetime, str]], max_age: dt.timedelta,
                log: Callable[[str], None] = lambda m: None) -> Iterator[dict]:
     """Fetch each page not fetched successfully within ``max_age``; yield one bronze row per fetch,
@@ -104,7 +112,7 @@ def fetch_rows(client: PoliteClient, refs: list[PageRef], *, scrape_date: str, r
         if last is not None and now - last < max_age:
             log(f"[{i}/{len(refs)}] skip {ref.title!r}: fetched {last.isoformat()} (< max age)")
             continue
-        row = {"scrape_date": scrape_date, "source": source, "record_kind": "page", "url": ref.url,
+        row = {"scrape_date": scrape_date, "source": ref.source, "record_kind": "page", "url": ref.url,
                "final_url": None, "page_title": ref.title, "status": None, "content_type": None,
                "headers_json": None, "fetched_at": now, "sha256": None, "body": None, "body_bytes": None,
                "error_kind": None, "error": None, "attempts": None, "elapsed_ms": None,
@@ -115,7 +123,7 @@ def fetch_rows(client: PoliteClient, refs: list[PageRef], *, scrape_date: str, r
                        headers_json=json.dumps(res.headers, sort_keys=True), fetched_at=res.fetched_at,
                        sha256=hashlib.sha256(res.body).hexdigest(), body=res.body, body_bytes=len(res.body),
                        attempts=res.attempts, elapsed_ms=int(res.elapsed_s * 1000))
-            reason = block_reason(res.body, res.content_type, expect_html=False)
+            reason = block_reason(res.body, res.content_type, expect_html=ref.expect_html)
             if reason:
                 kind = errors.EmptyPage.kind if reason == "empty page" else errors.BlockedPage.kind
                 row.update(error_kind=kind, error=f"{ref.url}: {reason}")

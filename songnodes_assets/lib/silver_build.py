@@ -13,6 +13,7 @@ from .parsing.credits import DEFAULT_PROTECTED_NAMES
 from .parsing.mix_title import classify_categories, parse_mix_title
 from .parsing.mixesdb_page import MixPage, parse_rendered_html, parse_wikitext, title_from_url
 from .parsing.tracklist import PARSER_VERSION, Entry, parse_tracklist
+from .parsing.tracklists1001 import parse_1001tracklists
 from .schemas import SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS, SILVER_TRANSITIONS
 
 
@@ -35,8 +36,10 @@ def latest_pages(bronze: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return ok.sort_values("url").reset_index(drop=True), errors
 
 
-def parse_page(body: bytes, content_type: str | None, title: str) -> MixPage:
+def parse_page(body: bytes, content_type: str | None, title: str, source: str = "mixesdb") -> MixPage:
     text = body.decode("utf-8", errors="replace")
+    if source == "1001tracklists":
+        return parse_1001tracklists(text, title)
     ctype = (content_type or "").lower()
     if "html" in ctype or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
         return parse_rendered_html(text, title)
@@ -50,12 +53,11 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
     entries_rows: list[dict] = []
     for page_row in pages.itertuples(index=False):
         title = page_row.page_title or title_from_url(page_row.url)
-        page = parse_page(page_row.body, page_row.content_type, title)
-        first = page.tracklist_lines[0][0] if page.tracklist_lines else 1
-        entries = parse_tracklist([t for _, t in page.tracklist_lines], first_line_no=first, protected=protected)
+        page = parse_page(page_row.body, page_row.content_type, title, page_row.source)
+        entries = parse_tracklist(page.tracklist_lines, protected=protected)
         meta = parse_mix_title(page.title, page.categories, protected)
         cats = classify_categories(page.categories, meta.djs)
-        pid = make_playlist_id("mixesdb" if page_row.source == "mixesdb" else page_row.source, page.title)
+        pid = make_playlist_id(page_row.source, page.title if page_row.source == "mixesdb" else page_row.url)
         key = {"playlist_id": pid, "source": page_row.source, "url": page_row.url, "scrape_date": scrape_date}
         top = [e for e in entries if e.component_of is None]
         playlists.append({

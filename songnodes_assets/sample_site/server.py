@@ -37,6 +37,7 @@ class SampleSite:
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[str] = field(default_factory=list)
+    extra: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (content type, body), e.g. HTML pages
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -94,6 +95,9 @@ class SampleSite:
         qs = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if parts.path == "/robots.txt":
             return 200, "text/plain; charset=utf-8", self.robots_txt
+        if parts.path in self.extra:
+            ctype, body = self.extra[parts.path]
+            return 200, ctype, body
         if parts.path == "/w/api.php":
             return self._api(qs)
         if parts.path.startswith("/w/"):

@@ -5,7 +5,7 @@ import dagster as dg
 
 from ...lib.bronze import duplicate_pages, fetch_summary, last_successful_fetches
 from ...lib.http import errors
-from ...lib.mixesdb import discover, fetch_rows
+from ...lib.mixesdb import discover, fetch_rows, tracklists1001_refs
 from ...lib.schemas import BRONZE_RAW
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource, MixesDBResource
@@ -20,7 +20,7 @@ RAW_SCRAPE_DATA = dg.AssetKey(["bronze", "raw_scrape_data"])
     pool="mixesdb",
     kinds={"parquet"},
     description=(
-        "Raw MixesDB pages (wikitext) with fetch metadata, appended per run. Guarantees: every fetch attempt "
+        "Raw MixesDB pages (wikitext) and configured 1001tracklists pages (HTML) with fetch metadata, appended per run. Guarantees: every fetch attempt "
         "that reached a verdict is a row (errors included, with error_kind); rows are never rewritten; a page "
         "fetched successfully within SONGNODES_REFETCH_AFTER_DAYS is not fetched again."
     ),
@@ -33,9 +33,10 @@ def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
         refs = discover(client, mixesdb.base_url, mixesdb.start_urls, mixesdb.discovery_limit, log=context.log.info)
     except errors.FetchError as exc:
         raise dg.Failure(description=f"discovery failed: {exc}", metadata={"error_kind": exc.kind}) from exc
+    refs += tracklists1001_refs(mixesdb.tracklists1001_urls)
     already = last_successful_fetches(lake)
     rows = list(fetch_rows(client, refs, scrape_date=context.partition_key, run_id=context.run.run_id,
-                           source="mixesdb", already_fetched=already, max_age=mixesdb.max_age, log=context.log.info))
+                           already_fetched=already, max_age=mixesdb.max_age, log=context.log.info))
     df = BRONZE_RAW.conform(rows) if rows else None
     path = None
     if df is not None:

@@ -172,14 +172,15 @@ class _Builder:
         top.track_id = mashup_track_id([c.track_id for c in comps if c.track_id]) if identified else None
 
 
-def parse_tracklist(lines: Iterable[str] | str, first_line_no: int = 1,
+def parse_tracklist(lines: Iterable[str] | Iterable[tuple[int, str]] | str, first_line_no: int = 1,
                     protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES) -> list[Entry]:
     """Parse tracklist text. Headings (``;X`` or ``=== X ===``) start sections; never raises on text."""
     if isinstance(lines, str):
         lines = lines.splitlines()
     b = _Builder(protected)
-    for offset, raw in enumerate(lines):
-        line_no = first_line_no + offset
+    for offset, item in enumerate(lines):
+        # items are lines, or (line_no, line) pairs when the caller knows where each line came from
+        line_no, raw = item if isinstance(item, tuple) else (first_line_no + offset, item)
         if raw is None:
             continue
         stripped = raw.strip()
