@@ -11,7 +11,8 @@ GOLD_JOB_NAME = "songnodes_gold"
 
 main_job = dg.define_asset_job(
     MAIN_JOB_NAME,
-    selection=dg.AssetSelection.groups("bronze", "silver", "enrichment"),
+    selection=dg.AssetSelection.groups("bronze", "silver", "enrichment")
+    - dg.AssetSelection.assets(dg.AssetKey(["bronze", "legacy_import"])),
     description="Scrape MixesDB into bronze, parse into silver, enrich the day's new tracks from every source.",
     executor_def=dg.in_process_executor,
 )

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from dataclasses import dataclass
 import pandas as pd
 
 from .ids import playlist_id as make_playlist_id
+from .legacy import legacy_tracklists
 from .parsing.credits import DEFAULT_PROTECTED_NAMES
 from .parsing.mix_title import classify_categories, parse_mix_title
 from .parsing.mixesdb_page import MixPage, parse_rendered_html, parse_wikitext, title_from_url
@@ -30,6 +32,7 @@ def latest_pages(bronze: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """The newest successful fetch of each URL in the partition, and the count of error rows."""
     if bronze.empty:
         return bronze, 0
+    bronze = bronze[bronze["record_kind"] == "page"]  # imported legacy items are handled by _add_legacy
     ok = bronze[(bronze["status"].fillna(0) == 200) & bronze["error_kind"].isna() & bronze["body"].notna()]
     errors = int(len(bronze) - len(ok))
     ok = ok.sort_values(["url", "fetched_at", "sha256"]).drop_duplicates("url", keep="last")
@@ -88,6 +91,7 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
             entries_rows.append({**key, **_entry_dict(e), "parser_version": PARSER_VERSION,
                                  "_fetched_at": page_row.fetched_at})
 
+    _add_legacy(bronze, scrape_date, protected, playlists, entries_rows)
     pl = SILVER_PLAYLISTS.conform(playlists) if playlists else _empty(SILVER_PLAYLISTS)
     pt_full = pd.DataFrame(entries_rows)
     if pt_full.empty:
@@ -96,11 +100,61 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
         transitions = _empty(SILVER_TRANSITIONS)
     else:
         tracks = _tracks(pt_full, scrape_date)
-        transitions = _transitions(pt_full, scrape_date)
-        pt = SILVER_PLAYLIST_TRACKS.conform(_order(pt_full.drop(columns=["_fetched_at"]), SILVER_PLAYLIST_TRACKS))
+        in_playlists = pt_full[pt_full["playlist_id"] != UNLINKED]  # legacy tracks without a playlist
+        transitions = _transitions(in_playlists, scrape_date) if not in_playlists.empty else _empty(SILVER_TRANSITIONS)
+        pt = SILVER_PLAYLIST_TRACKS.conform(_order(in_playlists.drop(columns=["_fetched_at"]), SILVER_PLAYLIST_TRACKS))
         pt = pt.sort_values(["playlist_id", "line_no", "component_index"], na_position="first").reset_index(drop=True)
     pl = pl.sort_values("playlist_id").reset_index(drop=True) if not pl.empty else pl
     return SilverTables(pl, pt, tracks, transitions, skipped)
+
+
+UNLINKED = "legacy:unlinked"
+
+
+def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: list, entries_rows: list) -> None:
+    """Old SongNodes items (record_kind legacy_item): playlists and their positions become playlist rows and
+    entries parsed by the same parser; standalone tracks only feed silver.tracks."""
+    if bronze.empty or "record_kind" not in bronze:
+        return
+    legacy = bronze[bronze["record_kind"] == "legacy_item"]
+    if legacy.empty:
+        return
+    legacy = legacy.sort_values(["url", "fetched_at"]).drop_duplicates("url", keep="last")
+    items = []
+    for r in legacy.itertuples(index=False):
+        stype = (r.content_type or "").split("scrape_type=")[-1].strip()
+        try:
+            raw = json.loads(r.body)
+        except (ValueError, TypeError):
+            continue
+        items.append((stype, raw, r.fetched_at, r.source))
+    lists, tracklists, standalone = legacy_tracklists(items)
+    for key in sorted(set(lists) | set(tracklists)):
+        raw, fetched_at, source = lists.get(key, ({"name": key}, items[0][2], items[0][3]))
+        title = str(raw.get("name") or raw.get("playlist_name") or key)
+        entries = parse_tracklist([line for _, line in tracklists.get(key, [])], protected=protected)
+        date = str(raw.get("event_date") or "")[:10] or None
+        pid = make_playlist_id("legacy", key)
+        row_key = {"playlist_id": pid, "source": source, "url": f"legacy://playlist/{key}", "scrape_date": scrape_date}
+        top = [e for e in entries if e.component_of is None]
+        dj = str(raw.get("artist_name") or "").strip()
+        playlists.append({**row_key, "page_title": title, "mix_date": date, "date_precision": "day" if date else None,
+                          "djs": [dj] if dj else [], "show": raw.get("event_name"), "venue": raw.get("venue") or raw.get("location"),
+                          "is_live": None, "categories": [], "genres": [], "entities": [], "tracklist_status": None,
+                          "has_tracklist_section": bool(tracklists.get(key)), "n_entries": len(top),
+                          "n_identified": sum(e.is_identified for e in top),
+                          "n_placeholders": sum(e.entry_type == "placeholder" for e in top),
+                          "n_gaps": sum(e.entry_type == "gap" for e in top),
+                          "n_unparsed": sum(e.entry_type in ("unparsed", "empty") for e in top),
+                          "n_mashups": sum(e.is_mashup for e in top), "fetched_at": fetched_at, "sha256": None,
+                          "parser_version": PARSER_VERSION})
+        for e in entries:
+            entries_rows.append({**row_key, **_entry_dict(e), "parser_version": PARSER_VERSION, "_fetched_at": fetched_at})
+    for i, (line, fetched_at, source) in enumerate(standalone):
+        for e in parse_tracklist([line], protected=protected):
+            entries_rows.append({"playlist_id": UNLINKED, "source": source, "url": "legacy://enhancedtrack",
+                                 "scrape_date": scrape_date, **_entry_dict(e), "parser_version": PARSER_VERSION,
+                                 "_fetched_at": fetched_at})
 
 
 @functools.lru_cache(maxsize=None)

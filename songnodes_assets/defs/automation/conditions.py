@@ -11,6 +11,10 @@ _QUIET = ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationConditio
 FOLLOW_UPSTREAM = (_UPDATED & ~dg.AutomationCondition.any_deps_missing() & _QUIET).with_label(
     "follow upstream")
 
+# Silver: like FOLLOW_UPSTREAM, but the optional import of the old system never holds it back.
+SILVER_FOLLOW = (_UPDATED & ~dg.AutomationCondition.any_deps_missing().ignore(
+    dg.AssetSelection.assets(dg.AssetKey(["bronze", "legacy_import"]))) & _QUIET).with_label("follow bronze")
+
 # Gold: run when any upstream partition lands, even if a source partition is missing (a source that is
 # down must not hold gold back; gold is rebuilt when the repaired partition lands).
 REFRESH_ON_UPSTREAM = (_UPDATED & _QUIET).with_label("refresh when an upstream partition lands")

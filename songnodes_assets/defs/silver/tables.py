@@ -11,7 +11,8 @@ from ...lib.parsing.tracklist import PARSER_VERSION
 from ...lib.schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS,
                             SILVER_TRANSITIONS)
 from ...lib.silver_build import build_silver
-from ..automation.conditions import FOLLOW_UPSTREAM, SILVER_FRESHNESS
+from ..automation.conditions import SILVER_FOLLOW, SILVER_FRESHNESS
+from ..bronze.legacy_import import LEGACY_IMPORT
 from ..bronze.raw_scrape_data import RAW_SCRAPE_DATA
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource, ParserResource
@@ -56,8 +57,9 @@ def _check(context, name: str, key: dg.AssetKey, problems: list[str]) -> dg.Asse
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(KEYS[name], deps=[RAW_SCRAPE_DATA], description=DESCRIPTIONS[name], kinds={"parquet"},
-                        group_name="silver", automation_condition=FOLLOW_UPSTREAM, freshness_policy=SILVER_FRESHNESS)
+    specs=[dg.AssetSpec(KEYS[name], deps=[RAW_SCRAPE_DATA, LEGACY_IMPORT], description=DESCRIPTIONS[name],
+                        kinds={"parquet"}, group_name="silver", automation_condition=SILVER_FOLLOW,
+                        freshness_policy=SILVER_FRESHNESS)
            for name in SPECS],
     check_specs=CHECKS,
     partitions_def=daily_partitions,

@@ -12,7 +12,7 @@ _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _DASH_RE = re.compile(f"[{_DASHES}]")
 # A hyphen with a space on exactly one side is a separator typed carelessly
 # ("Artist -Title", "Artist- Title"); a hyphen inside a word ("Rub-A-Dub", "Jay-Z") is left alone.
-_ONE_SIDED_DASH_RE = re.compile(r"(?:(?<=\S)-(?=\s)|(?<=\s)-(?=[^\s\-\d]))")
+_ONE_SIDED_DASH_RE = re.compile(r"(?:(?<=[^\s-])-(?=\s)|(?<=\s)-(?=[^\s\-\d]))")
 _WS_RE = re.compile(r"\s+")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
@@ -40,9 +40,12 @@ def clean_control(text: str) -> str:
 
 
 def normalize_dashes(text: str) -> str:
-    """Turn en/em dashes and one-sided hyphens into the canonical " - " separator."""
-    text = _DASH_RE.sub(" - ", text)
-    text = _ONE_SIDED_DASH_RE.sub(" - ", text)
+    """Turn en/em dashes into " - "; when the line has no separator at all, a one-sided hyphen
+    ("Artist -Title", "Artist- Title") is taken as the separator. Hyphens elsewhere ("rm -rf",
+    "Jay-Z", "--") are left alone."""
+    text = _WS_RE.sub(" ", _DASH_RE.sub(" - ", text)).strip()
+    if " - " not in text:
+        text = _ONE_SIDED_DASH_RE.sub(" - ", text, count=1)
     return _WS_RE.sub(" ", text).strip()
 
 
