@@ -11,6 +11,7 @@ import html
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -38,6 +39,7 @@ class SampleSite:
     port: int = 0
     requests: list[str] = field(default_factory=list)
     extra: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (content type, body), e.g. HTML pages
+    page_delay_s: float = 0.0  # tests: make page fetches slow
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -110,6 +112,8 @@ class SampleSite:
             if text is None:
                 return 404, "text/html; charset=utf-8", "<html><body>There is currently no text in this page.</body></html>"
             if qs.get("action") == "raw":
+                if self.page_delay_s:
+                    time.sleep(self.page_delay_s)
                 return 200, "text/x-wiki; charset=UTF-8", text
             return 200, "text/html; charset=utf-8", f"<html><body><h1 id=\"firstHeading\">{html.escape(title)}</h1><pre>{html.escape(text)}</pre></body></html>"
         return 404, "text/plain; charset=utf-8", "not found"

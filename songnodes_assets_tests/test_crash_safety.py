@@ -1,0 +1,153 @@
+"""SIGKILL at any point leaves no partial parquet visible and no corrupt catalog or instance; re-running
+completes and equals an uninterrupted run (bronze, silver and one enrichment source)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from songnodes_assets.lib.catalog import connect
+from songnodes_assets.lib.lakehouse import Lakehouse
+from songnodes_assets.lib.schemas import (BRONZE_RAW, ENRICHMENT, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS,
+                                          SILVER_TRACKS, SILVER_TRANSITIONS)
+from songnodes_assets.sample_site.fake_apis import SOURCES, FakeApis
+from songnodes_assets.sample_site.server import SampleSite
+
+REPO = Path(__file__).resolve().parents[1]
+DATE = "2024-05-01"
+CHILD = """
+import sys, dagster as dg
+from songnodes_assets.definitions import build_definitions
+from songnodes_assets.settings import Settings
+keys = [dg.AssetKey(k.split("/")) for k in sys.argv[2].split(",")]
+defs = build_definitions(Settings.from_env())
+job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(keys))
+for _ in range(int(sys.argv[3])):
+    job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key=sys.argv[1], raise_on_error=False)
+"""
+BRONZE_KEYS = "bronze/raw_scrape_data"
+SILVER_KEYS = "silver/playlists,silver/playlist_tracks,silver/tracks,silver/transitions"
+
+
+def env_for(tmp: Path, site=None, apis=None, name="run") -> dict:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp / f"{name}_home"), "SONGNODES_LAKEHOUSE_ROOT": str(tmp / f"{name}_lake"),
+           "SONGNODES_CACHE_DIR": str(tmp / f"{name}_cache"), "SONGNODES_MIN_INTERVAL_S": "0", "SONGNODES_JITTER_S": "0"}
+    Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
+    if site is not None:
+        env.update({"SONGNODES_MIXESDB_BASE_URL": site.base_url,
+                    "SONGNODES_MIXESDB_START_URLS": f"{site.base_url}/w/Special:RecentChanges"})
+    if apis is not None:
+        env.update(apis.env())
+        env.update({f"SONGNODES_{s.upper()}_MIN_INTERVAL_S": "0.05" for s in SOURCES})
+    return env
+
+
+def run(env, keys, repeat=1, kill_after=None, kill_when=None):
+    """Run the child; SIGKILL it after ``kill_after`` seconds or as soon as ``kill_when()`` is true."""
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, DATE, keys, str(repeat)], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if kill_after is None and kill_when is None:
+        assert proc.wait(300) == 0
+        return
+    deadline = time.time() + 120
+    start = time.time()
+    while time.time() < deadline and proc.poll() is None:
+        if (kill_when is not None and kill_when()) or (kill_after is not None and time.time() - start >= kill_after):
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the child finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+
+
+def assert_consistent(env):
+    """Every visible parquet file is whole; the DuckDB catalog and the Dagster instance still open."""
+    root = Path(env["SONGNODES_LAKEHOUSE_ROOT"])
+    for f in root.rglob("*.parquet"):
+        assert not f.name.startswith("_"), f
+        pq.read_table(f)  # raises on a truncated file
+    con = connect(root)
+    for t in ("bronze.raw_scrape_data", "silver.playlists", "silver.playlist_tracks", "silver.tracks",
+              "silver.transitions"):
+        con.execute(f"SELECT count(*) FROM {t}").fetchone()
+    old = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    try:
+        with dg.DagsterInstance.get() as instance:
+            assert instance.get_runs() is not None
+    finally:
+        if old is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = old
+
+
+def silver_frames(env) -> dict:
+    lake = Lakehouse(env["SONGNODES_LAKEHOUSE_ROOT"])
+    out = {}
+    for spec in (SILVER_PLAYLISTS, SILVER_PLAYLIST_TRACKS, SILVER_TRACKS, SILVER_TRANSITIONS):
+        df = lake.read(spec, DATE)
+        out[spec.name] = df.drop(columns=[c for c in ("fetched_at", "first_seen_at", "url", "sha256") if c in df])
+    return out
+
+
+def test_sigkill_during_bronze_and_silver(tmp_path):
+    with SampleSite(page_delay_s=0.15) as site:
+        ref = env_for(tmp_path, site, name="ref")
+        run(ref, f"{BRONZE_KEYS},{SILVER_KEYS}")
+        for attempt, pages in enumerate([1, 6, 11]):  # killed after the 1st, 6th, 11th of 12 page fetches
+            env = env_for(tmp_path, site, name=f"crash{attempt}")
+            seen = sum("action=raw" in p for p in site.requests)
+            run(env, f"{BRONZE_KEYS},{SILVER_KEYS}",
+                kill_when=lambda: sum("action=raw" in p for p in site.requests) - seen >= pages)
+            assert_consistent(env)
+            run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")  # re-run completes...
+            assert_consistent(env)
+            bronze = Lakehouse(env["SONGNODES_LAKEHOUSE_ROOT"]).read(BRONZE_RAW, DATE)
+            ref_bronze = Lakehouse(ref["SONGNODES_LAKEHOUSE_ROOT"]).read(BRONZE_RAW, DATE)
+            assert set(bronze["page_title"]) == set(ref_bronze["page_title"])  # nothing lost
+            got, want = silver_frames(env), silver_frames(ref)
+            for name in want:  # ...and equals the uninterrupted run
+                pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False)
+
+
+def test_sigkill_while_silver_rewrites_its_files(tmp_path):
+    with SampleSite() as site:
+        env = env_for(tmp_path, site, name="s")
+        run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")
+        want = silver_frames(env)
+        for kill_after in (3.0, 3.7, 4.4):  # the child re-materialises silver in a loop; kill it mid-way
+            run(env, SILVER_KEYS, repeat=200, kill_after=kill_after)
+            assert_consistent(env)
+            got = silver_frames(env)
+            for name in want:
+                pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False)
+
+
+def test_sigkill_during_enrichment(tmp_path):
+    with SampleSite() as site, FakeApis() as apis:
+        ref = env_for(tmp_path, site, apis, name="eref")
+        run(ref, f"{BRONZE_KEYS},{SILVER_KEYS},enrichment/lastfm")
+        env = env_for(tmp_path, site, apis, name="ecrash")
+        run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")
+        before = len(apis.log["lastfm"])
+        run(env, "enrichment/lastfm", kill_when=lambda: len(apis.log["lastfm"]) - before >= 30)  # of ~70 lookups
+        asked = len(apis.log["lastfm"]) - before
+        assert 30 <= asked < 69
+        assert_consistent(env)
+        run(env, "enrichment/lastfm")
+        assert_consistent(env)
+        cols = ["track_id", "status", "source_id", "score", "tier", "duration_ms"]
+        got = Lakehouse(env["SONGNODES_LAKEHOUSE_ROOT"]).read(ENRICHMENT["lastfm"], DATE)[cols]
+        want = Lakehouse(ref["SONGNODES_LAKEHOUSE_ROOT"]).read(ENRICHMENT["lastfm"], DATE)[cols]
+        pd.testing.assert_frame_equal(got.sort_values("track_id").reset_index(drop=True),
+                                      want.sort_values("track_id").reset_index(drop=True), check_dtype=False)
+        # what was answered before the kill was cached: the re-run asked only for the rest
+        assert len(apis.log["lastfm"]) - before < asked + len(want)
