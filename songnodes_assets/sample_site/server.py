@@ -67,7 +67,7 @@ class SampleSite:
             def do_GET(self):  # noqa: N802 (http.server API)
                 site.requests.append(self.path)
                 status, ctype, body = site.respond(self.path)
-                data = body.encode("utf-8")
+                data = body if isinstance(body, bytes) else body.encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))

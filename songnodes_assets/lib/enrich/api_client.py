@@ -18,6 +18,7 @@ import pybreaker
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from ..http.body import BodyTooLarge, BodyTooSlow, read_body
 from ..http.polite import parse_retry_after
 from .cache import ResponseCache
 from .ratelimit import SharedRateLimiter
@@ -82,6 +83,8 @@ class RetryPolicy:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 30.0
     retry_after_cap_s: float = 60.0
+    max_response_s: float = 60.0  # whole-response deadline against slow-loris servers
+    max_body_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass
@@ -213,19 +216,33 @@ class ApiClient:
             raise exc.final(attempts) from None
         raise AssertionError("unreachable")
 
+    def _read(self, resp: requests.Response, path: str) -> bytes:
+        """Read the whole body under a total deadline and a size cap (slow-loris and huge answers)."""
+        try:
+            return read_body(resp, self.policy.max_body_bytes, self.policy.max_response_s)
+        except BodyTooLarge as exc:
+            raise _Retry(BadResponse, f"{self.source}: answer from {path}: {exc}", resp.status_code) from exc
+        except BodyTooSlow as exc:
+            self.stats["timeouts"] += 1
+            raise _Retry(TransportFailure, f"{self.source}: answer from {path}: {exc}", None) from exc
+
     def _once(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
         self.limiter.acquire()
         self.stats["calls"] += 1
         url = self.base_url + path
         try:
-            resp = self.session.request(method, url, params=params, headers=headers, data=data,
+            resp = self.session.request(method, url, params=params, headers=headers, data=data, stream=True,
                                         timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
+            content = self._read(resp, path)
         except requests.Timeout as exc:
             self.stats["timeouts"] += 1
             raise _Retry(TransportFailure, f"{self.source}: timeout on {path}", None) from exc
         except requests.ConnectionError as exc:
             self.stats["connection_errors"] += 1
             raise _Retry(TransportFailure, f"{self.source}: connection error on {path}: {type(exc).__name__}", None) from exc
+        except requests.RequestException as exc:  # e.g. a body cut off mid-stream
+            self.stats["connection_errors"] += 1
+            raise _Retry(TransportFailure, f"{self.source}: broken answer on {path}: {type(exc).__name__}", None) from exc
         status = resp.status_code
         self.stats[f"status_{status}"] += 1
         if status == 429:
@@ -236,15 +253,19 @@ class ApiClient:
             raise _Retry(ServerError, f"{self.source}: HTTP {status} on {path}", status,
                          parse_retry_after(resp.headers.get("Retry-After")))
         if status in (401, 403):
-            raise AuthRejected(self.redact(f"{self.source}: HTTP {status} on {path}: {resp.text[:200]}"), status)
+            raise AuthRejected(self.redact(f"{self.source}: HTTP {status} on {path}: {_snippet(content)}"), status)
         if status >= 400 and status != 404:
-            raise BadRequest(self.redact(f"{self.source}: HTTP {status} on {path}: {resp.text[:200]}"), status)
+            raise BadRequest(self.redact(f"{self.source}: HTTP {status} on {path}: {_snippet(content)}"), status)
         try:
-            body = resp.json() if resp.content.strip() else None
+            body = json.loads(content) if content.strip() else None
         except (ValueError, json.JSONDecodeError):
             self.stats["invalid_json"] += 1
             raise _Retry(BadResponse, f"{self.source}: invalid JSON from {path} (HTTP {status})", status) from None
         return status, body
+
+
+def _snippet(content: bytes) -> str:
+    return content[:200].decode("utf-8", errors="replace")
 
 
 class _Retry(Exception):

@@ -20,6 +20,7 @@ from protego import Protego
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from . import errors
+from .body import BodyTooLarge, BodyTooSlow, read_body
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
 KEPT_HEADERS = ("content-type", "content-length", "last-modified", "etag", "retry-after", "date", "server", "location")
@@ -39,6 +40,7 @@ class Politeness:
     retry_after_cap_s: float = 120.0
     max_redirects: int = 5
     max_body_bytes: int = 20 * 1024 * 1024
+    max_fetch_s: float = 120.0  # whole-body deadline: a server trickling bytes (slow loris) cannot hold us
     respect_robots: bool = True
 
 
@@ -231,17 +233,12 @@ class PoliteClient:
         return resp, body
 
     def _read_body(self, url: str, resp: requests.Response) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
         try:
-            for chunk in resp.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > self.p.max_body_bytes:
-                    raise errors.BodyTooLarge(url, f"body larger than {self.p.max_body_bytes} bytes", resp.status_code)
-                chunks.append(chunk)
-        finally:
-            resp.close()
-        return b"".join(chunks)
+            return read_body(resp, self.p.max_body_bytes, self.p.max_fetch_s, clock=self._clock)
+        except BodyTooLarge as exc:
+            raise errors.BodyTooLarge(url, str(exc), resp.status_code) from exc
+        except BodyTooSlow as exc:
+            raise _Retriable(None, None, f"{exc} (slow response)") from exc
 
     def _wait(self, retry_state: RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 _TRACKLIST_HEADING_RE = re.compile(r"^\s*==\s*Tracklist\s*==\s*$", re.IGNORECASE)
 _LEVEL2_HEADING_RE = re.compile(r"^\s*==[^=].*[^=]==\s*$")
 _CATEGORY_RE = re.compile(r"\[\[\s*Category\s*:\s*([^\]|]+?)\s*(?:\|[^\]]*)?\]\]", re.IGNORECASE)
+_PAGE_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TRACKLIST_STATUS_RE = re.compile(r"^Tracklist:\s*(\w+)", re.IGNORECASE)
 
 
@@ -25,6 +26,8 @@ def parse_wikitext(text: str, title: str) -> MixPage:
     """Cut the ``== Tracklist ==`` section out of a page's wikitext; it ends at the next level-2
     heading or the first ``[[Category:`` line. Categories are read from the whole page."""
     page = MixPage(title=title)
+    # HTML comments are invisible in MediaWiki and may span lines: drop them, keeping the line numbers
+    text = _PAGE_COMMENT_RE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
     page.categories = _unique(m.group(1).replace("_", " ").strip() for m in _CATEGORY_RE.finditer(text))
     for cat in page.categories:
         m = _TRACKLIST_STATUS_RE.match(cat)

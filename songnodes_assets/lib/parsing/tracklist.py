@@ -107,6 +107,8 @@ class _Builder:
             return
         body = _LIST_MARKER_RE.sub("", text, count=1)
         body, notes = strip_wiki_markup(body)
+        if not body.strip():  # only markup (an HTML comment, a template, an empty "#"): not an entry
+            return
         body, cue, _written_pos = take_leading_markers(body)
         cont = _CONTINUATION_RE.match(body)
         if cont:  # "w/ [12] Artist - Title": markers may follow the continuation mark too
