@@ -15,7 +15,8 @@ def _env(name: str, default: str) -> str:
     return default if value is None or not value.strip() else value.strip()
 
 
-def _float(name: str, default: float) -> float:
+def env_float(name: str, default: float) -> float:
+    """A non-negative number from the environment; a clear error names the variable."""
     raw = _env(name, str(default))
     try:
         value = float(raw)
@@ -91,20 +92,20 @@ class Settings:
             discovery_limit=_int("SONGNODES_DISCOVERY_LIMIT", 50),
             user_agent=_env("SONGNODES_USER_AGENT", f"SongNodesBot/0.1 (+{contact})"),
             allowed_hosts=frozenset(hosts),
-            min_interval_s=_float("SONGNODES_MIN_INTERVAL_S", 4.0),
-            jitter_s=_float("SONGNODES_JITTER_S", 1.0),
-            timeout_s=_float("SONGNODES_TIMEOUT_S", 30.0),
+            min_interval_s=env_float("SONGNODES_MIN_INTERVAL_S", 4.0),
+            jitter_s=env_float("SONGNODES_JITTER_S", 1.0),
+            timeout_s=env_float("SONGNODES_TIMEOUT_S", 30.0),
             max_tries=max(1, _int("SONGNODES_MAX_TRIES", 3)),
-            retry_after_cap_s=_float("SONGNODES_RETRY_AFTER_CAP_S", 120.0),
-            refetch_after_days=_float("SONGNODES_REFETCH_AFTER_DAYS", 30.0),
-            max_error_rate=_float("SONGNODES_MAX_ERROR_RATE", 0.2),
+            retry_after_cap_s=env_float("SONGNODES_RETRY_AFTER_CAP_S", 120.0),
+            refetch_after_days=env_float("SONGNODES_REFETCH_AFTER_DAYS", 30.0),
+            max_error_rate=env_float("SONGNODES_MAX_ERROR_RATE", 0.2),
             protected_artists=tuple(p.strip() for p in _env("SONGNODES_PROTECTED_ARTISTS", "").split("|") if p.strip()),
             tracklists1001_urls=tuple(tl_urls),
             cache_dir=_env("SONGNODES_CACHE_DIR", os.path.join(os.getcwd(), ".songnodes", "cache")),
-            enrich_max_failure_rate=_float("SONGNODES_ENRICH_MAX_FAILURE_RATE", 0.5),
+            enrich_max_failure_rate=env_float("SONGNODES_ENRICH_MAX_FAILURE_RATE", 0.5),
             breaker_fail_max=max(1, _int("SONGNODES_BREAKER_FAIL_MAX", 5)),
-            breaker_reset_s=_float("SONGNODES_BREAKER_RESET_S", 30.0),
-            api_timeout_s=_float("SONGNODES_API_TIMEOUT_S", 20.0),
+            breaker_reset_s=env_float("SONGNODES_BREAKER_RESET_S", 30.0),
+            api_timeout_s=env_float("SONGNODES_API_TIMEOUT_S", 20.0),
             api_max_tries=max(1, _int("SONGNODES_API_MAX_TRIES", 3)),
-            api_backoff_s=_float("SONGNODES_API_BACKOFF_S", 1.0),
+            api_backoff_s=env_float("SONGNODES_API_BACKOFF_S", 1.0),
         )

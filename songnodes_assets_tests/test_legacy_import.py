@@ -15,19 +15,20 @@ from songnodes_assets.lib.parsing.tracklist import parse_tracklist
 from songnodes_assets.lib.schemas import BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS, SILVER_TRANSITIONS
 from songnodes_assets.settings import Settings
 
-from .test_postgres_instance import PG, admin_connection
+from .pg import PG, temporary_database
 
 EVIL = "Robert'); DROP TABLE raw_scrape_data;--"
 
 
 @pytest.fixture
 def old_db():
+    with temporary_database("songnodes_legacy") as name:
+        yield from _fill(name)
+
+
+def _fill(name):
     import psycopg2
 
-    admin = admin_connection()
-    name = f"songnodes_legacy_{uuid.uuid4().hex[:8]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
     con = psycopg2.connect(dbname=name, **PG)
     with con, con.cursor() as cur:
         cur.execute("""CREATE TABLE raw_scrape_data (scrape_id uuid PRIMARY KEY, source text, scrape_type text,
@@ -55,13 +56,7 @@ def old_db():
                      day + dt.timedelta(days=1)))
     con.close()
     dsn = " ".join(f"{k}={v}" for k, v in {**PG, "dbname": name}.items() if v != "") + (" password=''" if not PG["password"] else "")
-    try:
-        yield dsn, name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    yield dsn, name
 
 
 def test_import_then_silver(old_db, tmp_path, monkeypatch):

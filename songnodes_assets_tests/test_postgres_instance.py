@@ -7,44 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
+from .pg import PG, temporary_database
+
 REPO = Path(__file__).resolve().parents[1]
-PG = {"host": os.environ.get("SONGNODES_TEST_PG_HOST", "127.0.0.1"),
-      "port": int(os.environ.get("SONGNODES_TEST_PG_PORT", "5432")),
-      "user": os.environ.get("SONGNODES_TEST_PG_USER", "postgres"),
-      "password": os.environ.get("SONGNODES_TEST_PG_PASSWORD", "")}
-
-
-def admin_connection():
-    import psycopg2
-
-    try:
-        con = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
-    except psycopg2.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no PostgreSQL at {PG['host']}:{PG['port']} ({exc}); CI runs this test")
-    con.autocommit = True
-    return con
 
 
 @pytest.fixture
 def pg_database():
-    con = admin_connection()
-    name = f"songnodes_test_{uuid.uuid4().hex[:10]}"
-    with con.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with temporary_database("songnodes_test") as name:
         yield name
-    finally:
-        with con.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        con.close()
 
 
 def test_materialisation_on_the_postgres_instance(pg_database, tmp_path):

@@ -6,11 +6,11 @@ from the Dagster instance, enrichment rows from the lakehouse, and source health
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pandas as pd
 
+from ..settings import env_float
 from .alerts import Condition
 
 
@@ -19,14 +19,6 @@ class Mat:
     timestamp: float
     partition: str | None
     metadata: dict
-
-
-def _f(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} is not a number") from exc
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ class Thresholds:
     @classmethod
     def from_env(cls) -> "Thresholds":
         names = {f: f"SONGNODES_ALERT_{f.upper()}" for f in cls.__dataclass_fields__}
-        return cls(**{f: _f(env, getattr(cls, f)) for f, env in names.items()})
+        return cls(**{f: env_float(env, getattr(cls, f)) for f, env in names.items()})
 
 
 def zero_enhanced_tracks(bronze: list[Mat], tracks: list[Mat], now: float, t: Thresholds) -> list[Condition]:

@@ -27,6 +27,7 @@ from ..lib.parsing.mix_title import classify_categories
 from ..lib.parsing.mixesdb_page import parse_wikitext
 from ..lib.parsing.text import fold
 from ..lib.parsing.tracklist import parse_tracklist
+from .local_server import LocalServer
 from .server import load_pages
 
 SOURCES = ("musicbrainz", "spotify", "lastfm", "discogs", "getsongbpm", "acousticbrainz")
@@ -102,7 +103,7 @@ class Fault:
 
 
 @dataclass
-class FakeApis:
+class FakeApis(LocalServer):
     catalog: list[CatalogTrack] = field(default_factory=build_catalog)
     host: str = "127.0.0.1"
     port: int = 0
@@ -112,11 +113,6 @@ class FakeApis:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ---- lifecycle ------------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() first"
-        return f"http://{self.host}:{self._server.server_address[1]}"
-
     def base_url_for(self, source: str) -> str:
         return f"{self.base_url}/{source}"
 
@@ -143,22 +139,7 @@ class FakeApis:
             def do_POST(self):  # noqa: N802
                 fake._handle(self, "POST")
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-apis", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeApis":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return self._serve(Handler, "fake-apis")
 
     def calls(self, source: str, path_contains: str = "") -> int:
         return sum(1 for _, p in self.log[source] if path_contains in p)

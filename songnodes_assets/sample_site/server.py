@@ -10,12 +10,13 @@ from __future__ import annotations
 import html
 import json
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from .local_server import LocalServer
 
 _CATEGORY_RE = re.compile(r"\[\[\s*Category\s*:\s*([^\]|]+?)\s*(?:\|[^\]]*)?\]\]", re.IGNORECASE)
 
@@ -32,7 +33,7 @@ def page_path(title: str) -> str:
 
 
 @dataclass
-class SampleSite:
+class SampleSite(LocalServer):
     pages: dict[str, str] = field(default_factory=load_pages)
     robots_txt: str = "User-agent: *\nDisallow: /w/Special:\nAllow: /\n"
     host: str = "127.0.0.1"
@@ -41,12 +42,6 @@ class SampleSite:
     extra: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (content type, body), e.g. HTML pages
     page_delay_s: float = 0.0  # tests: make page fetches slow
     _server: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() first"
-        return f"http://{self.host}:{self._server.server_address[1]}"
 
     def categories(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -74,22 +69,7 @@ class SampleSite:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sample-site", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "SampleSite":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return self._serve(Handler, "sample-site")
 
     # ---- routing --------------------------------------------------------------------------------
     def respond(self, raw_path: str) -> tuple[int, str, str]:

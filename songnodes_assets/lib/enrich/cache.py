@@ -15,6 +15,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from .sqlite_state import connect
+
 
 class ResponseCache:
     def __init__(self, path: str | os.PathLike, clock=time.time):
@@ -26,10 +28,7 @@ class ResponseCache:
                         "stored_at REAL, expires_at REAL, PRIMARY KEY (source, key))")
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across crashes, no fsync per write
-        return con
+        return connect(self.path)  # WAL + NORMAL: durable across crashes, no fsync per write
 
     def get(self, source: str, key: str) -> tuple[int, object] | None:
         con = self._connect()

@@ -8,6 +8,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from .sqlite_state import connect
+
 
 class SourceHealth:
     def __init__(self, path: str | os.PathLike, clock=time.time):
@@ -20,10 +22,7 @@ class SourceHealth:
         self._last_success_write: dict[str, float] = {}
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        return con
+        return connect(self.path)
 
     def _upsert(self, source: str, **values) -> None:
         cols = ", ".join(values)

@@ -16,6 +16,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from .sqlite_state import connect
+
 
 class SharedRateLimiter:
     def __init__(self, path: str | os.PathLike, key: str, interval_s: float, sleep=time.sleep, clock=time.time):
@@ -30,10 +32,7 @@ class SharedRateLimiter:
         self.waited_s = 0.0
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=OFF")  # losing the last slot in a power cut is harmless
-        return con
+        return connect(self.path, synchronous="OFF", autocommit=True)  # losing the last slot is harmless
 
     def reserve(self) -> float:
         """Reserve the next slot; returns the wall-clock time at which the caller may send."""
