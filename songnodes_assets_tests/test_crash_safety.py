@@ -1,6 +1,7 @@
 """SIGKILL at any point leaves no partial parquet visible and no corrupt catalog or instance; re-running
 completes and equals an uninterrupted run (bronze, silver and one enrichment source)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from songnodes_assets.lib.catalog import connect
+from songnodes_assets.lib.enrich.runner import queries_from_tracks
+from songnodes_assets.lib.enrich.selection import tracks_first_seen
 from songnodes_assets.lib.lakehouse import Lakehouse
 from songnodes_assets.lib.schemas import (BRONZE_RAW, ENRICHMENT, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS,
                                           SILVER_TRACKS, SILVER_TRANSITIONS)
@@ -77,16 +80,22 @@ def assert_consistent(env):
     for t in ("bronze.raw_scrape_data", "silver.playlists", "silver.playlist_tracks", "silver.tracks",
               "silver.transitions"):
         con.execute(f"SELECT count(*) FROM {t}").fetchone()
-    old = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    try:
+    with environment(env):
         with dg.DagsterInstance.get() as instance:
             assert instance.get_runs() is not None
+
+
+@contextlib.contextmanager
+def environment(env: dict):
+    """os.environ replaced by ``env`` for the block (the instance reads DAGSTER_HOME and SONGNODES_PG_*)."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
     finally:
-        if old is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = old
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def silver_frames(env) -> dict:
@@ -151,3 +160,59 @@ def test_sigkill_during_enrichment(tmp_path):
                                       want.sort_values("track_id").reset_index(drop=True), check_dtype=False)
         # what was answered before the kill was cached: the re-run asked only for the rest
         assert len(apis.log["lastfm"]) - before < asked + len(want)
+
+
+def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
+    """Production instance (the repo's dagster.yaml on the real PostgreSQL): a SIGKILLed run stays STARTED and
+    holds its pool slot; the daemon's run monitoring fails it once past ``max_runtime_seconds`` (shortened
+    here to 1 s) and frees the slot, so the re-run of the partition is not blocked and completes."""
+    import yaml
+
+    from .pg import pg_environment, temporary_database
+
+    with temporary_database("songnodes_crash") as db, SampleSite() as site, FakeApis() as apis:
+        env = {**env_for(tmp_path, site, apis, name="pg"), **pg_environment(db)}
+        config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+        config["run_monitoring"].update(max_runtime_seconds=1, poll_interval_seconds=1,
+                                        free_slots_after_run_end_seconds=1)
+        (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(yaml.safe_dump(config))
+        run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")
+        before = len(apis.log["lastfm"])
+        run(env, "enrichment/lastfm", kill_when=lambda: len(apis.log["lastfm"]) - before >= 30)
+        assert_consistent(env)
+        with environment(env), dg.DagsterInstance.get() as instance:
+            (zombie,) = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            claimed = instance.event_log_storage.get_concurrency_info("api_lastfm").claimed_slots
+            assert [slot.run_id for slot in claimed] == [zombie.run_id]  # the pool is blocked by a dead run
+
+        # the daemon alone (no code location: no sensor or automation may launch runs meanwhile)
+        (tmp_path / "no_code.yaml").write_text("load_from: []\n")
+        daemon_log = (tmp_path / "daemon.log").open("w")
+        daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
+                                   str(tmp_path / "no_code.yaml")], env=env, cwd=tmp_path, stdout=daemon_log,
+                                  stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                with environment(env), dg.DagsterInstance.get() as instance:
+                    status = instance.get_run_by_id(zombie.run_id).status
+                    claimed = instance.event_log_storage.get_concurrency_info("api_lastfm").claimed_slots
+                if status == dg.DagsterRunStatus.FAILURE and not claimed:
+                    break
+                time.sleep(1)
+        finally:
+            daemon.terminate()
+            daemon.wait(60)
+            daemon_log.close()
+        assert (status, claimed) == (dg.DagsterRunStatus.FAILURE, []), (tmp_path / "daemon.log").read_text()[-3000:]
+
+        run(env, "enrichment/lastfm")  # would wait for the slot forever without run monitoring
+        assert_consistent(env)
+        with environment(env), dg.DagsterInstance.get() as instance:
+            latest = instance.get_runs(limit=1)[0]
+            assert latest.status == dg.DagsterRunStatus.SUCCESS
+        lake = Lakehouse(env["SONGNODES_LAKEHOUSE_ROOT"])
+        wanted = [q.track_id for q in queries_from_tracks(tracks_first_seen(lake, DATE))]
+        lastfm = lake.read(ENRICHMENT["lastfm"], DATE)
+        assert len(wanted) > 50 and sorted(lastfm["track_id"]) == sorted(wanted)  # every track, once
+        assert "failed" not in set(lastfm["status"])

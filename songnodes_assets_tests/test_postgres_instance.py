@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .pg import PG, temporary_database
+from .pg import PG, pg_environment, temporary_database
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,8 +28,7 @@ def test_materialisation_on_the_postgres_instance(pg_database, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "SONGNODES_PG_HOST": PG["host"], "SONGNODES_PG_PORT": str(PG["port"]),
-           "SONGNODES_PG_USER": PG["user"], "SONGNODES_PG_PASSWORD": PG["password"], "SONGNODES_PG_DB": pg_database}
+    env = {**os.environ, "DAGSTER_HOME": str(home), **pg_environment(pg_database)}
     bin_dir = Path(sys.executable).parent
     migrate = subprocess.run([str(bin_dir / "dagster"), "instance", "migrate"], env=env, capture_output=True, text=True,
                              timeout=300)
