@@ -192,6 +192,31 @@ def test_wrong_shapes_are_attributed_errors(hostile_api, tmp_path, source, path,
     assert source in str(info.value)
 
 
+@pytest.mark.parametrize("source", FAKE_SOURCES)
+def test_answers_with_nested_values_of_the_wrong_type_never_end_a_partition(tmp_path, monkeypatch, source):
+    """Real-shaped answers whose nested values are swapped for other types (seeded fuzz, every request):
+    every track still gets a row, a track whose answer cannot be read fails as bad_response."""
+    from songnodes_assets.lib.enrich.runner import enrich
+    from songnodes_assets.lib.enrich.sources.base import load_config
+
+    with FakeApis() as apis:
+        for key, value in apis.env().items():
+            monkeypatch.setenv(key, value)
+        tracks = [TrackQuery(t.track_id, t.artists, t.title, t.remixers) for t in apis.catalog[:40]]
+        mbids = {t.track_id: t.mbid for t in apis.catalog[:40]}
+        adapter = SOURCES[source](load_config(SOURCES[source]))
+        client = ApiClient(source, apis.base_url_for(source), limiter=SharedRateLimiter(tmp_path / "r.sqlite", source, 0),
+                           cache=None, user_agent="t", policy=RetryPolicy(max_tries=1), breaker_fail_max=10**6)
+        apis.set_fault(source, "mangle")
+        rows, summary = enrich(tracks, adapter, client, scrape_date=DATE, context={"mbids": mbids})
+    assert [r["track_id"] for r in rows] == [t.track_id for t in tracks]
+    assert {r["status"] for r in rows} <= {"matched", "not_found", "ambiguous", "failed"}
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert {r["error_class"] for r in failed} <= {"bad_response", "auth_rejected"}
+    assert all(source in r["error"] for r in failed if r["error_class"] == "bad_response")
+    assert summary.failed == len(failed)
+
+
 def test_slow_loris_answers_hit_the_deadline(hostile_api, tmp_path):
     server, base = hostile_api
     _Handler.plan = {"/ws/2/recording": ("slowloris", b"")}

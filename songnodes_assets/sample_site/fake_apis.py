@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import socket
 import threading
@@ -95,7 +96,7 @@ def build_catalog(pages: dict[str, str] | None = None) -> list[CatalogTrack]:
 
 @dataclass
 class Fault:
-    mode: str  # 503 | 429 | timeout | reset | invalid_json | 401 | 500
+    mode: str  # 503 | 429 | timeout | reset | invalid_json | 401 | 500 | mangle
     remaining: int | None = None  # None = every request
     retry_after: int = 1
     delay_s: float = 2.0
@@ -162,7 +163,7 @@ class FakeApis(LocalServer):
             h.rfile.read(length)
         self.log[source].append((time.monotonic(), h.path))
         fault = self._take_fault(source)
-        if fault is not None:
+        if fault is not None and fault.mode != "mangle":
             return self._inject(h, fault)
         qs = {k: v[0] for k, v in parse_qs(parts.query).items()}
         sub = "/" + parts.path.strip("/").split("/", 1)[1] if "/" in parts.path.strip("/") else "/"
@@ -170,6 +171,8 @@ class FakeApis(LocalServer):
             status, body = getattr(self, f"_{source}")(method, sub, qs, h.headers)
         except Exception as exc:  # a bug in the fake must be visible, not a hang
             status, body = 500, {"error": f"fake server error: {exc}"}
+        if fault is not None:  # "mangle": the real answer with nested values of the wrong type
+            body = mangle(body, random.Random(len(self.log[source])))
         self._send(h, status, body)
 
     def _take_fault(self, source: str) -> Fault | None:
@@ -359,3 +362,24 @@ def _open_key(pc: int, mode: int) -> str:
     number = int(code[:-1])
     open_number = (number - 8) % 12 + 1  # Camelot 8B (C major) = Open Key 1d
     return f"{open_number}{'d' if mode == 1 else 'm'}"
+
+
+WRONG_TYPES = ("x", "", 7, -1.5, None, True, [], {}, [1, "a"], {"a": None})
+
+
+def mangle(body, rng: random.Random, rate: float = 0.2):
+    """A copy of a JSON answer whose top-level keys are kept but whose nested values are, at ``rate``, replaced
+    by values of another type (string for object, object for list, null for number...): the shape drift a
+    real API can ship without notice."""
+    def walk(value, depth):
+        if depth > 0 and rng.random() < rate:
+            return rng.choice([w for w in WRONG_TYPES if type(w) is not type(value)])
+        if isinstance(value, dict):
+            return {k: walk(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, depth + 1) for v in value]
+        return value
+
+    if isinstance(body, dict):
+        return {k: walk(v, 1) for k, v in body.items()}
+    return walk(body, 1)

@@ -14,7 +14,7 @@ from typing import Callable
 import pandas as pd
 
 from ..matching import TrackQuery
-from .api_client import ApiClient, ApiError, AuthRejected, CircuitOpen
+from .api_client import ApiClient, ApiError, AuthRejected, BadResponse, CircuitOpen
 from .sources.base import LookupResult, Source
 
 SOURCE_VERSION = "1"
@@ -73,6 +73,17 @@ def skip_all(tracks: list[TrackQuery], source: str, scrape_date: str, reason: st
     return [_row(t, source, "skipped", scrape_date, error_class=error_class, error=reason) for t in tracks]
 
 
+def _lookup(adapter: Source, client: ApiClient, track: TrackQuery, context: dict) -> LookupResult:
+    """The adapter's lookup; an answer it cannot read (a nested value of another type than documented) is a
+    ``BadResponse`` for this track, never an exception that ends the partition and loses the rows done."""
+    try:
+        return adapter.lookup(client, track, context)
+    except ApiError:
+        raise
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise BadResponse(f"{adapter.name}: answer not understood ({type(exc).__name__}: {exc})") from exc
+
+
 def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scrape_date: str,
            context: dict | None = None, max_failure_rate: float = 0.5,
            log: Callable[[str], None] = lambda m: None) -> tuple[list[dict], EnrichSummary]:
@@ -88,7 +99,7 @@ def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scra
             continue
         calls0, hits0 = client.stats["calls"], client.stats["cache_hits"]
         try:
-            result = adapter.lookup(client, track, context or {})
+            result = _lookup(adapter, client, track, context or {})
             calls, hits = client.stats["calls"] - calls0, client.stats["cache_hits"] - hits0
             rows.append(_row(track, adapter.name, result.status, scrape_date, attempts=max(calls, 1 if hits else 0),
                              calls=calls, cache_hits=hits, result=result))
