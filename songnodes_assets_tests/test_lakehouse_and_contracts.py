@@ -59,20 +59,22 @@ def test_write_replaces_atomically_and_reads_back(tmp_path):
     assert not list(files[0].parent.glob("_*"))  # no temp files left behind
 
 
-def test_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
+def test_failed_write_leaves_the_previous_file(tmp_path):
     lake = Lakehouse(tmp_path)
     lake.write(SILVER_TRACKS, silver(["A - One"]).tracks, "d")
-    import pyarrow.parquet as pq
 
-    def boom(table, where, **kw):
-        Path(where).write_bytes(b"PAR1 half written")
+    def batches():  # the writer fails after half the data is on disk
+        yield silver(["B - Two"]).tracks
         raise OSError("disk full")
 
-    monkeypatch.setattr(pq, "write_table", boom)
     with pytest.raises(OSError):
-        lake.write(SILVER_TRACKS, silver(["B - Two"]).tracks, "d")
-    monkeypatch.undo()
+        lake.write_batches(SILVER_TRACKS, batches(), "d")
     assert list(lake.read(SILVER_TRACKS, "d")["title"]) == ["One"]
+    lake.write_batches(SILVER_TRACKS, [silver(["C - Three"]).tracks, silver(["D - Four"]).tracks], "d")
+    assert list(lake.read(SILVER_TRACKS, "d")["title"]) == ["Three", "Four"]
+    assert lake.read(SILVER_TRACKS, "d")["n_occurrences"].dtype == "Int64"  # pandas dtypes survive batching
+    lake.write_batches(SILVER_TRACKS, iter([]), "d")  # no data at all: an empty partition, not a missing one
+    assert lake.read(SILVER_TRACKS, "d").empty and len(lake.files(SILVER_TRACKS, "d")) == 1
     assert not list(lake.partition_dir(SILVER_TRACKS, "d").glob("_*"))
 
 

@@ -1,16 +1,20 @@
-"""Import of the old SongNodes raw_scrape_data table from a real PostgreSQL table created here."""
+"""Import of the old SongNodes raw_scrape_data table from a real PostgreSQL table created here, with rows in
+the shapes the old scrapers wrote (json.dumps of Scrapy items: title-only setlist tracks linked by mix name,
+raw lines inside a JSON-string ``metadata``, naive local ``scraped_at``)."""
 
 import datetime as dt
 import json
-import uuid
 
 import dagster as dg
 import pytest
 
 from songnodes_assets.defs.bronze.legacy_import import legacy_import
 from songnodes_assets.defs.resources import resources_from_settings
+from songnodes_assets.defs.silver.tables import KEYS as SILVER_KEYS
 from songnodes_assets.defs.silver.tables import silver_tables
+from songnodes_assets.lib.ids import playlist_id
 from songnodes_assets.lib.lakehouse import Lakehouse
+from songnodes_assets.lib.legacy import GAP_LINE, map_items
 from songnodes_assets.lib.parsing.tracklist import parse_tracklist
 from songnodes_assets.lib.schemas import BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS, SILVER_TRANSITIONS
 from songnodes_assets.settings import Settings
@@ -18,45 +22,64 @@ from songnodes_assets.settings import Settings
 from .pg import PG, temporary_database
 
 EVIL = "Robert'); DROP TABLE raw_scrape_data;--"
+MIX = "2024-03-01 - Ben Klock - Klubnacht, Berghain"
+DAY = "2024-05-01"
+BERLIN_NOON = dt.datetime(2024, 5, 1, 12, 0)  # naive, as the old scrapers wrote datetime.now() (Europe/Berlin)
+
+
+def track_item(line: str, position: int | None, mix: str | None = MIX, **extra) -> dict:
+    title = line.split(" - ", 1)[-1]
+    meta = {"original_string": line, "extraction_source": "mixesdb", "mix_context": mix, "is_identified": True}
+    return {"track_name": title, "normalized_title": title.lower(), "is_remix": False, "source_context": line,
+            "position_in_source": position, "track_type": "Mix", "metadata": json.dumps(meta),
+            "external_urls": json.dumps({"mixesdb_context": "https://www.mixesdb.com/w/x"}), "data_source": "mixesdb",
+            **extra}
+
+
+ROWS = [  # (scrape_type, raw_data, scraped_at naive Berlin time, how it is stored)
+    ("enhancedsetlist", {"setlist_name": MIX, "dj_artist_name": "Ben Klock", "set_date": "2024-03-01",
+                         "venue_name": "Berghain", "event_name": "Klubnacht", "genre_tags": ["Techno"],
+                         "metadata": json.dumps({"source": "mixesdb"}), "total_tracks": 7}, BERLIN_NOON, "jsonb"),
+    ("playlist", {"item_type": "playlist", "name": MIX, "dj_name": "Ben Klock", "event_date": "2024-03-01",
+                  "tracks": ["Sombre Tones", "Revision 02"], "total_tracks": 7}, BERLIN_NOON, "jsonb"),
+    ("enhancedtrack", track_item("Trevino - Sombre Tones", 1), BERLIN_NOON, "jsonb"),
+    ("enhancedtrack", track_item("Trevino - Sombre Tones", 1), BERLIN_NOON + dt.timedelta(hours=2), "jsonb"),  # re-scrape
+    ("enhancedtrack", track_item("Emmanuel Top - Revision 02", 2), BERLIN_NOON, "double"),  # JSON inside a JSON string
+    ("enhancedsetlisttrack", {"setlist_name": MIX, "track_name": "Mystery Tool", "track_order": 3}, BERLIN_NOON, "jsonb"),
+    ("enhancedsetlisttrack", {"setlist_name": MIX, "track_name": "Sombre Tones", "track_order": 1}, BERLIN_NOON, "jsonb"),
+    ("enhancedtrack", track_item("Surgeon - Floorshow", 4), BERLIN_NOON, "jsonb"),
+    ("enhancedtrack", track_item(f'{EVIL} - Bobby "Tables" `rm -rf /`', 5), BERLIN_NOON, "jsonb"),
+    ("enhancedtrack", track_item("Blawan - Why They Hide Their Bodies Under My Garage?", 7), BERLIN_NOON, "jsonb"),
+    ("enhancedtrack", track_item("Bicep - Apricots (Extended Mix)", None, mix=None), BERLIN_NOON, "jsonb"),
+    ("enhancedtrackartist", {"track_name": "Revision 02", "artist_name": "Emmanuel Top", "artist_role": "featured",
+                             "position": 1}, BERLIN_NOON, "jsonb"),
+    ("enhancedtrackadjacency", {"track_1_name": "Sombre Tones", "track_2_name": "Floorshow", "distance": 3},
+     BERLIN_NOON, "jsonb"),
+    ("enhancedtrack", "not json at all", BERLIN_NOON, "text"),
+    # 2024-05-02 01:30 in Berlin is still 2024-05-01 in UTC; 2024-05-01 01:30 in Berlin is 2024-04-30 in UTC
+    ("enhancedtrack", track_item("Late - Night", None, mix=None), dt.datetime(2024, 5, 2, 1, 30), "jsonb"),
+    ("enhancedtrack", track_item("Early - Morning", None, mix=None), dt.datetime(2024, 5, 1, 1, 30), "jsonb"),
+]
 
 
 @pytest.fixture
 def old_db():
-    with temporary_database("songnodes_legacy") as name:
-        yield from _fill(name)
-
-
-def _fill(name):
     import psycopg2
 
-    con = psycopg2.connect(dbname=name, **PG)
-    with con, con.cursor() as cur:
-        cur.execute("""CREATE TABLE raw_scrape_data (scrape_id uuid PRIMARY KEY, source text, scrape_type text,
-                       raw_data jsonb, scraped_at timestamptz, processed boolean DEFAULT false)""")
-        day = dt.datetime(2024, 5, 1, 10, tzinfo=dt.timezone.utc)
-        rows = [
-            ("playlist", {"playlist_id": "pl-1", "name": "Old Mix", "artist_name": "Ben Klock",
-                          "event_date": "2019-03-01", "venue": "Berghain"}),
-            ("enhancedsetlisttrack", {"setlist_id": "pl-1", "setlist_name": "Old Mix", "position": 1,
-                                      "artist_name": "Trevino", "track_name": "Sombre Tones"}),
-            ("enhancedsetlisttrack", {"setlist_id": "pl-1", "setlist_name": "Old Mix", "position": 2,
-                                      "artist_name": "Emmanuel Top", "track_name": "Revision 02"}),
-            ("enhancedsetlisttrack", {"setlist_id": "pl-1", "setlist_name": "Old Mix", "position": 3,
-                                      "artist_name": EVIL, "track_name": "Bobby \"Tables\" `rm -rf /`"}),
-            ("enhancedtrack", {"artist_name": "Bicep", "track_name": "Apricots",
-                               "metadata": {"original_string": "Bicep - Apricots (Extended Mix)"}}),
-            ("enhancedtrackadjacency", {"track_1_name": "Sombre Tones", "track_2_name": "Revision 02"}),
-            ("enhancedartist", {"artist_name": "Trevino"}),
-        ]
-        for i, (stype, raw) in enumerate(rows):
-            cur.execute("INSERT INTO raw_scrape_data VALUES (%s, %s, %s, %s, %s)",
-                        (str(uuid.uuid4()), "mixesdb", stype, json.dumps(raw), day + dt.timedelta(minutes=i)))
-        cur.execute("INSERT INTO raw_scrape_data VALUES (%s, 'mixesdb', 'enhancedtrack', %s, %s)",
-                    (str(uuid.uuid4()), json.dumps({"artist_name": "Next", "track_name": "Day"}),
-                     day + dt.timedelta(days=1)))
-    con.close()
-    dsn = " ".join(f"{k}={v}" for k, v in {**PG, "dbname": name}.items() if v != "") + (" password=''" if not PG["password"] else "")
-    yield dsn, name
+    with temporary_database("songnodes_legacy") as name:
+        con = psycopg2.connect(dbname=name, **PG)
+        with con, con.cursor() as cur:  # the old system's DDL
+            cur.execute("""CREATE TABLE raw_scrape_data (
+                scrape_id UUID DEFAULT gen_random_uuid() PRIMARY KEY, source VARCHAR(100), scrape_type VARCHAR(50),
+                source_url TEXT, raw_data JSONB, processed BOOLEAN DEFAULT FALSE, error_message TEXT,
+                scraped_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, processed_at TIMESTAMP)""")
+            for stype, raw, at, stored in ROWS:
+                value = {"jsonb": json.dumps(raw), "double": json.dumps(json.dumps(raw)), "text": json.dumps(raw)}[stored]
+                cur.execute("INSERT INTO raw_scrape_data (source, scrape_type, source_url, raw_data, scraped_at) "
+                            "VALUES (%s, %s, %s, %s, %s)", ("mixesdb", stype, "", value, at))
+        con.close()
+        dsn = " ".join(f"{k}={v}" for k, v in {**PG, "dbname": name}.items() if v != "")
+        yield dsn + ("" if PG["password"] else " password=''"), name
 
 
 def test_import_then_silver(old_db, tmp_path, monkeypatch):
@@ -64,39 +87,91 @@ def test_import_then_silver(old_db, tmp_path, monkeypatch):
 
     dsn, name = old_db
     monkeypatch.setenv("SONGNODES_LEGACY_PG_DSN", dsn)
+    monkeypatch.setenv("SONGNODES_LEGACY_TIMEZONE", "Europe/Berlin")
     monkeypatch.setenv("SONGNODES_LAKEHOUSE_ROOT", str(tmp_path / "lake"))
     resources = resources_from_settings(Settings.from_env())
     with dg.DagsterInstance.ephemeral() as instance:
         for _ in range(2):  # re-importing a day is idempotent
-            res = dg.materialize([legacy_import, silver_tables], instance=instance, partition_key="2024-05-01",
+            res = dg.materialize([legacy_import, silver_tables], instance=instance, partition_key=DAY,
                                  resources=resources, raise_on_error=False)
             assert res.success
     lake = Lakehouse(tmp_path / "lake")
-    bronze = lake.read(BRONZE_RAW, "2024-05-01")
-    assert len(bronze) == 7 and set(bronze["record_kind"]) == {"legacy_item"}  # the 05-02 row is not in this day
+    bronze = lake.read(BRONZE_RAW, DAY)
+    assert len(bronze) == len(ROWS) - 1 and set(bronze["record_kind"]) == {"legacy_item"}  # 04-30 UTC row is not here
+    assert bronze["fetched_at"].min() == dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc)  # noon Berlin (CEST)
+    assert bronze["fetched_at"].max() == dt.datetime(2024, 5, 1, 23, 30, tzinfo=dt.timezone.utc)
     assert set(bronze["source"]) == {"legacy:mixesdb"}
-    pl = lake.read(SILVER_PLAYLISTS, "2024-05-01")
+
+    pl = lake.read(SILVER_PLAYLISTS, DAY)
     assert len(pl) == 1
     p = pl.iloc[0]
-    assert (p["page_title"], list(p["djs"]), p["mix_date"], p["venue"], p["n_entries"]) == \
-        ("Old Mix", ["Ben Klock"], "2019-03-01", "Berghain", 3)
-    pt = lake.read(SILVER_PLAYLIST_TRACKS, "2024-05-01")
+    assert p["playlist_id"] == playlist_id("mixesdb", MIX)  # the id a fetch of the MixesDB page gets
+    assert (p["page_title"], list(p["djs"]), p["mix_date"], p["venue"], list(p["genres"])) == \
+        (MIX, ["Ben Klock"], "2024-03-01", "Berghain", ["Techno"])
+    # positions 1..7: 1, 2, 4, 5, 7 have raw lines; 3 is a title without artist; 6 is missing (a gap)
+    assert (p["n_entries"], p["n_identified"], p["n_placeholders"], p["n_gaps"]) == (7, 5, 1, 1)
+    pt = lake.read(SILVER_PLAYLIST_TRACKS, DAY).sort_values("position")
     new_style = parse_tracklist(["# [000] Trevino - Sombre Tones [Klockworks - KW 20]"])[0]
-    assert pt.loc[pt["position"] == 1, "track_id"].iloc[0] == new_style.track_id  # same id as MixesDB data
-    assert pt.loc[pt["position"] == 3, "artists"].iloc[0].tolist() == [EVIL]  # stored literally
-    tracks = lake.read(SILVER_TRACKS, "2024-05-01")
-    apricots = parse_tracklist(["Bicep - Apricots [Ninja Tune]"])[0].track_id
-    assert apricots in set(tracks["track_id"])  # a standalone enhancedtrack reaches silver.tracks
-    assert len(lake.read(SILVER_TRANSITIONS, "2024-05-01")) == 2  # recomputed, old adjacency rows ignored
+    assert pt.iloc[0]["track_id"] == new_style.track_id  # the same id as fetched MixesDB data
+    assert [EVIL] in [list(a) for a in pt["artists"]]  # stored literally
+    edges = lake.read(SILVER_TRANSITIONS, DAY)
+    pairs = {(a, b) for a, b in zip(edges["from_position"], edges["to_position"])}
+    assert pairs == {(1, 2), (4, 5)}  # nothing across the placeholder, the gap or a re-scraped duplicate
+    tracks = lake.read(SILVER_TRACKS, DAY)
+    assert parse_tracklist(["Bicep - Apricots [Ninja Tune]"])[0].track_id in set(tracks["track_id"])
+    assert parse_tracklist(["Late - Night"])[0].track_id in set(tracks["track_id"])
+
+    md = res.asset_materializations_for_node("silver_tables")
+    counts = next(m.metadata["legacy_items"].value for m in md if m.asset_key == SILVER_KEYS["playlists"])
+    assert counts["enhancedtrack"] == {"used": 8, "skipped: not a JSON object": 1}  # the 04-30 row is not in this day
+    assert counts["enhancedtrackartist"] == {"skipped: credit without mix or position: artists come from the track lines": 1}
+    assert set(counts["enhancedtrackadjacency"]) == {"skipped: old edges not trusted: transitions are recomputed from positions"}
     with psycopg2.connect(dbname=name, **PG) as con, con.cursor() as cur:
-        cur.execute("SELECT count(*) FROM raw_scrape_data")  # the hostile name was never executed
-        assert cur.fetchone()[0] == 8
+        cur.execute("SELECT count(*), count(*) FILTER (WHERE processed) FROM raw_scrape_data")
+        assert cur.fetchone() == (len(ROWS), 0)  # the hostile name was never executed; the old table is untouched
+
+
+def test_a_bad_time_zone_is_a_clear_error(old_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("SONGNODES_LEGACY_PG_DSN", old_db[0])
+    monkeypatch.setenv("SONGNODES_LEGACY_TIMEZONE", "Mars/Olympus")
+    monkeypatch.setenv("SONGNODES_LAKEHOUSE_ROOT", str(tmp_path / "lake"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        res = dg.materialize([legacy_import], instance=instance, partition_key=DAY, raise_on_error=False,
+                             resources=resources_from_settings(Settings.from_env()))
+    assert not res.success
+    failure = res.get_step_failure_events()[0].step_failure_data.error
+    assert "SONGNODES_LEGACY_TIMEZONE" in str(failure.message) + str(failure.cause)
+    assert Lakehouse(tmp_path / "lake").files(BRONZE_RAW) == []
+
+
+def test_mapping_keeps_the_best_line_per_position():
+    at = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
+    later = at + dt.timedelta(hours=1)
+    items = [
+        ("enhancedsetlisttrack", {"setlist_name": "M", "track_name": "Two", "track_order": 2}, later, "legacy:x"),
+        ("enhancedtrack", track_item("A - Two", 2, mix="M"), at, "legacy:x"),        # raw line beats a later title
+        ("enhancedtrack", track_item("A - One", 1, mix="M"), at, "legacy:x"),
+        ("enhancedtrack", track_item("A - One (Edit)", 1, mix="M"), later, "legacy:x"),  # newer raw line wins
+        ("enhancedsetlisttrack", {"setlist_id": 7, "track_name": "Seven", "artist_name": "B", "position": "1"}, at, "legacy:x"),
+        ("playlist", {"name": "P", "tracks": [{"artist": "C", "title": "Three"}, "D - Four", 5]}, at, "legacy:x"),
+        ("enhancedsetlisttrack", {"track_name": "Orphan"}, at, "legacy:x"),
+        ("mysterytype", {"a": 1}, at, "legacy:x"),
+    ]
+    day = map_items(items)
+    assert day.mixes["M"].tracklist() == ["A - One (Edit)", "A - Two"]
+    assert day.mixes["7"].tracklist() == ["B - Seven"]  # an integer id is a key, not dropped
+    assert day.mixes["P"].tracklist() == ["C - Three", "D - Four"]
+    assert day.counts["enhancedsetlisttrack"] == {"used": 2, "skipped: no mix name or no track": 1}
+    assert day.counts["mysterytype"] == {"skipped: scrape type not mapped": 1}
+    gaps = map_items([("enhancedtrack", track_item("A - One", 1, mix="G"), at, "s"),
+                      ("enhancedtrack", track_item("A - Four", 4, mix="G"), at, "s")])
+    assert gaps.mixes["G"].tracklist() == ["A - One", GAP_LINE, "A - Four"]
 
 
 def test_import_not_configured_is_a_clear_no_op(tmp_path, monkeypatch):
     monkeypatch.setenv("SONGNODES_LAKEHOUSE_ROOT", str(tmp_path / "lake"))
     with dg.DagsterInstance.ephemeral() as instance:
-        res = dg.materialize([legacy_import], instance=instance, partition_key="2024-05-01",
+        res = dg.materialize([legacy_import], instance=instance, partition_key=DAY,
                              resources=resources_from_settings(Settings.from_env()))
     md = res.get_asset_materialization_events()[0].materialization.metadata
     assert md["state"].value == "not configured"

@@ -8,10 +8,12 @@ of a fully written, fsynced temp file, so a killed process leaves no partial par
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import uuid
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 import pyarrow as pa
@@ -50,21 +52,38 @@ class Lakehouse:
         Raises ``ContractViolation`` (nothing written) when a column is unknown, missing,
         out of order or of the wrong type. An arrow table must come from ``to_arrow`` (already validated).
         """
-        table = df if isinstance(df, pa.Table) else self.to_arrow(spec, df)
-        if table.schema != spec.arrow():
-            raise ValueError(f"{spec.qualified}: arrow schema differs from the contract: {table.schema}")
+        return self.write_batches(spec, [df], partition, file_name)
+
+    def write_batches(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table], partition: str,
+                      file_name: str = SILVER_FILE) -> Path:
+        """Like ``write`` for data that arrives in batches (each validated on arrival): one file, published
+        atomically after the last batch, so memory holds one batch and a failure publishes nothing."""
         target_dir = self.partition_dir(spec, partition)
         target_dir.mkdir(parents=True, exist_ok=True)
         self._sweep_partials(target_dir)
         tmp = target_dir / f"_{uuid.uuid4().hex}{PARTIAL_SUFFIX}"
+        writer = None
         try:
-            pq.write_table(table, tmp, compression="zstd")
+            for batch in itertools.chain(batches, [None]):
+                if batch is None and writer is not None:
+                    break
+                if batch is None:  # no batch at all: an empty file, so the partition reads as empty
+                    batch = spec.conform([])
+                table = batch if isinstance(batch, pa.Table) else self.to_arrow(spec, batch)
+                if table.schema != spec.arrow():
+                    raise ValueError(f"{spec.qualified}: arrow schema differs from the contract: {table.schema}")
+                if writer is None:  # the first batch's schema carries the pandas dtypes (nullable ints) for readers
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table)
+            writer.close()
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             final = target_dir / file_name
             os.replace(tmp, final)
             _fsync_dir(target_dir)
         finally:
+            if writer is not None:
+                writer.close()
             if tmp.exists():
                 tmp.unlink()
         return final

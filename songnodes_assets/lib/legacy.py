@@ -1,116 +1,298 @@
 """Import of the old SongNodes ``raw_scrape_data`` table (PostgreSQL) into bronze, and its silver mapping.
 
-The old rows are **parsed items**, not pages: ``scrape_type`` playlist / enhancedsetlist (a mix),
-enhancedsetlisttrack (one tracklist position), enhancedtrack (a track), enhancedartist,
-enhancedtrackadjacency. In bronze they keep ``record_kind = 'legacy_item'`` and their JSON verbatim;
-silver turns setlist tracks into tracklist lines ("Artist - Title") for the same parser, so old and new
-data share track ids. Old adjacency rows are not imported as edges (the old system inflated them):
-transitions are recomputed from the positions.
+The old rows are **parsed items**, not pages. The old scrapers stored every Scrapy item as
+``json.dumps(dict(item))`` with ``scrape_type`` = the item class name without "Item", lower-cased:
+
+- ``playlist`` / ``enhancedsetlist`` / ``setlist``: a mix (name = the MixesDB page title, DJ, date, venue;
+  ``playlist`` rows may carry ``tracks``, a list of titles or of {artist, title} objects);
+- ``enhancedsetlisttrack`` / ``setlisttrack`` / ``playlisttrack``: one position of a mix, linked by the
+  mix *name* (``setlist_name``) and ``track_order``; usually the title only, without the artist;
+- ``enhancedtrack`` / ``track``: a track with the raw tracklist line in ``metadata.original_string`` /
+  ``source_context``, its mix in ``metadata.mix_context`` and ``position_in_source`` (``metadata`` is
+  itself a JSON *string* inside the JSON);
+- ``enhancedtrackartist``, ``enhancedartist``, ``enhancedtrackadjacency``, …: not mapped (credits without a
+  mix or position; the old adjacency edges were inflated, transitions are recomputed from positions).
+
+In bronze they keep ``record_kind = 'legacy_item'`` and their JSON. Silver rebuilds each mix's tracklist from
+the best line known for each position (the raw "Artist - Title" line, else artist and title fields, else the
+title alone, which the parser keeps as an unidentified entry) and feeds the lines to the same parser as
+fetched pages, so old and new data share track ids. Missing positions become gap entries, so no transition
+is invented across them; re-scraped items of a position keep the newest. Every item is counted as used or
+skipped with a reason (``LegacyDay.counts``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections import defaultdict
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PLAYLIST_TYPES = {"playlist", "enhancedsetlist"}
-SETLIST_TRACK_TYPES = {"enhancedsetlisttrack"}
-TRACK_TYPES = {"enhancedtrack", "enhancedtrackartist"}
-IMPORTER_VERSION = "legacy-import/1"
+PLAYLIST_TYPES = frozenset({"playlist", "enhancedsetlist", "setlist"})
+POSITION_TYPES = frozenset({"enhancedsetlisttrack", "setlisttrack", "playlisttrack"})
+TRACK_TYPES = frozenset({"enhancedtrack", "track"})
+NOT_MAPPED = {
+    "enhancedtrackadjacency": "old edges not trusted: transitions are recomputed from positions",
+    "enhancedtrackartist": "credit without mix or position: artists come from the track lines",
+    "enhancedartist": "artist record: artists come from the track lines",
+}
+IMPORTER_VERSION = "legacy-import/2"
+GAP_LINE = "..."  # the parser's gap entry: breaks the transition chain where positions are missing
 
 
-def read_day(dsn: str, table: str, day: str) -> list[dict]:
-    """Rows of the old table scraped on ``day`` (UTC). The table name is quoted as an identifier and
-    the dates are bound parameters: nothing from configuration or data is interpolated into SQL."""
+# ---- reading the old table -------------------------------------------------------------------------
+
+def read_day(dsn: str, table: str, day: str, timezone: str = "UTC", statement_timeout_s: float = 600,
+             batch_size: int = 2000) -> Iterator[dict]:
+    """Rows of the old table whose ``scraped_at`` falls on ``day`` (a UTC day), streamed from a read-only,
+    server-side cursor. ``timezone`` is the zone naive ``scraped_at`` values were written in (the old scrapers
+    wrote ``datetime.now()``, local time); every yielded ``scraped_at`` is UTC-aware. All columns of the row
+    are read (``to_jsonb``), so table variants with ``id`` or without ``source_url`` import alike. The table
+    name is quoted as an identifier and the values are bound parameters: nothing from configuration or data
+    is interpolated into SQL."""
     import psycopg2
-    import psycopg2.extras
     from psycopg2 import sql
 
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"SONGNODES_LEGACY_TIMEZONE={timezone!r} is not a time zone name (e.g. UTC, Europe/Berlin)") from exc
     start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
-    parts = table.split(".")
-    ident = sql.SQL(".").join(sql.Identifier(p) for p in parts)
-    query = sql.SQL("SELECT scrape_id::text AS scrape_id, source, scrape_type, raw_data, scraped_at FROM {} "
-                    "WHERE scraped_at >= %s AND scraped_at < %s ORDER BY scraped_at, scrape_id").format(ident)
-    with psycopg2.connect(dsn, connect_timeout=10) as con, con.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-        cur.execute(query, (start, start + dt.timedelta(days=1)))
-        return [dict(r) for r in cur.fetchall()]
+    ident = sql.SQL(".").join(sql.Identifier(p) for p in table.split("."))
+    query = sql.SQL("SELECT to_jsonb(t) FROM {} AS t WHERE t.scraped_at >= %s AND t.scraped_at < %s "
+                    "ORDER BY t.scraped_at").format(ident)
+    with contextlib.closing(psycopg2.connect(dsn, connect_timeout=10)) as con:
+        con.set_session(readonly=True)
+        with con.cursor() as cur:  # naive timestamps are compared (and rendered) in the old writers' zone
+            cur.execute("SELECT set_config('TimeZone', %s, false), set_config('statement_timeout', %s, false)",
+                        (timezone, str(int(statement_timeout_s * 1000))))
+        with con.cursor(name=f"songnodes_legacy_{uuid.uuid4().hex[:8]}") as cur:
+            cur.itersize = batch_size
+            cur.execute(query, (start, start + dt.timedelta(days=1)))
+            for (record,) in cur:
+                yield _legacy_row(record, zone)
+        con.rollback()
 
 
-def _title(raw: dict, scrape_type: str) -> str | None:
-    for key in ("name", "playlist_name", "setlist_name", "track_name", "artist_name"):
-        if isinstance(raw.get(key), str) and raw[key].strip():
-            return raw[key].strip()
-    return None
+def _legacy_row(record: dict, zone: ZoneInfo) -> dict:
+    scraped = dt.datetime.fromisoformat(str(record["scraped_at"]))
+    scraped = (scraped.replace(tzinfo=zone) if scraped.tzinfo is None else scraped).astimezone(dt.timezone.utc)
+    scrape_id = record.get("scrape_id", record.get("id"))
+    if scrape_id is None:  # no id column: the row's own content identifies it
+        scrape_id = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return {"scrape_id": str(scrape_id), "source": record.get("source"), "scrape_type": record.get("scrape_type"),
+            "source_url": record.get("source_url") or None, "raw_data": record.get("raw_data"), "scraped_at": scraped}
+
+
+def decode_json(value, max_depth: int = 3):
+    """The JSON value itself, also when it was stored as a JSON-encoded string (once or more)."""
+    for _ in range(max_depth):
+        if not isinstance(value, str) or value.strip()[:1] not in ("{", "[", '"'):
+            break
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    return value
 
 
 def to_bronze_rows(items: list[dict], day: str, run_id: str) -> list[dict]:
+    """Bronze rows for old items: the item's JSON (decoded if it was stored double-encoded, re-serialised
+    with sorted keys; text that is not JSON is kept under ``_unparsed``), its scrape type, source and time."""
     rows = []
     for it in items:
-        raw = it["raw_data"]
+        raw = decode_json(it.get("raw_data"))
         if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError:
-                raw = {"_unparsed": raw}
+            raw = {"_unparsed": raw}
         body = json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
-        scraped = it["scraped_at"]
-        if scraped.tzinfo is None:
-            scraped = scraped.replace(tzinfo=dt.timezone.utc)
-        stype = str(it.get("scrape_type") or "unknown")
+        stype = str(it.get("scrape_type") or "unknown").strip().lower()
         rows.append({"scrape_date": day, "source": f"legacy:{it.get('source') or 'unknown'}", "record_kind": "legacy_item",
-                     "url": f"legacy://{stype}/{it['scrape_id']}", "final_url": None,
-                     "page_title": _title(raw, stype) if isinstance(raw, dict) else None, "status": None,
+                     "url": f"legacy://{stype}/{it['scrape_id']}", "final_url": it.get("source_url"),
+                     "page_title": _mix_title(raw) if isinstance(raw, dict) else None, "status": None,
                      "content_type": f"application/json; scrape_type={stype}", "headers_json": None,
-                     "fetched_at": scraped, "sha256": hashlib.sha256(body).hexdigest(), "body": body,
+                     "fetched_at": it["scraped_at"], "sha256": hashlib.sha256(body).hexdigest(), "body": body,
                      "body_bytes": len(body), "error_kind": None, "error": None, "attempts": None, "elapsed_ms": None,
                      "fetcher_version": IMPORTER_VERSION, "run_id": run_id})
     return rows
 
 
+# ---- mapping items to mixes and lines --------------------------------------------------------------
+
+@dataclass
+class LegacyMix:
+    key: str
+    source: str
+    metas: list[tuple[dt.datetime, dict]] = field(default_factory=list)  # its playlist/setlist items
+    # position -> (quality, fetched_at, line); quality 3 = raw line, 2 = artist + title fields, 1 = title only
+    lines: dict[int, tuple[int, dt.datetime, str]] = field(default_factory=dict)
+    unnumbered: list[str] = field(default_factory=list)
+    first_seen: dt.datetime | None = None
+
+    def offer(self, position, quality: int, fetched_at: dt.datetime, line: str) -> None:
+        pos = _int(position)
+        if pos is None:
+            self.unnumbered.append(line)
+            return
+        best = self.lines.get(pos)
+        if best is None or (quality, fetched_at) > best[:2]:
+            self.lines[pos] = (quality, fetched_at, line)
+
+    def tracklist(self) -> list[str]:
+        """Lines in position order; a missing position (or several) becomes one gap line."""
+        out: list[str] = []
+        previous = None
+        for pos in sorted(self.lines):
+            if previous is not None and pos > previous + 1:
+                out.append(GAP_LINE)
+            out.append(self.lines[pos][2])
+            previous = pos
+        if self.unnumbered:
+            out.extend(([GAP_LINE] if out else []) + self.unnumbered)
+        return out
+
+
+@dataclass
+class LegacyDay:
+    mixes: dict[str, LegacyMix]
+    standalone: list[tuple[str, dt.datetime, str]]  # (line, fetched_at, source): tracks without a mix
+    counts: dict[str, dict[str, int]]  # scrape_type -> {"used": n, "skipped: <reason>": n}
+
+
+def map_items(items: list[tuple[str, object, dt.datetime, str]]) -> LegacyDay:
+    """Group items (scrape_type, raw_data, fetched_at, source) into mixes with numbered lines, tracks without
+    a mix, and per-type counts of what was used and what was skipped, with the reason."""
+    mixes: dict[str, LegacyMix] = {}
+    standalone: list[tuple[str, dt.datetime, str]] = []
+    counts: dict[str, Counter] = {}
+
+    def mix(key: str, source: str, at: dt.datetime) -> LegacyMix:
+        m = mixes.setdefault(key, LegacyMix(key, source))
+        m.first_seen = min(m.first_seen or at, at)
+        return m
+
+    for stype, raw, fetched_at, source in items:
+        count = counts.setdefault(stype or "unknown", Counter())
+        raw = decode_json(raw)
+        if not isinstance(raw, dict) or set(raw) == {"_unparsed"}:  # text that was not JSON (kept in bronze)
+            count["skipped: not a JSON object"] += 1
+            continue
+        if stype in PLAYLIST_TYPES:
+            key = _first_text(raw, "setlist_name", "name", "playlist_name", "title", "setlist_id", "playlist_id",
+                           "source_url", "url")
+            if not key:
+                count["skipped: no mix name or id"] += 1
+                continue
+            m = mix(key, source, fetched_at)
+            m.metas.append((fetched_at, raw))
+            tracks = decode_json(raw.get("tracks"))
+            for i, t in enumerate(tracks if isinstance(tracks, list) else [], start=1):
+                line, quality = _line(t) if isinstance(t, dict) else (t.strip() if isinstance(t, str) else None, 1)
+                if line:
+                    m.offer(t.get("position", i) if isinstance(t, dict) else i, quality, fetched_at, line)
+            count["used"] += 1
+        elif stype in POSITION_TYPES:
+            key = _first_text(raw, "setlist_name", "playlist_name", "setlist_id", "playlist_id")
+            line, quality = _line(raw)
+            if not key or not line:
+                count["skipped: no mix name or no track" if line else "skipped: no track name"] += 1
+                continue
+            position = _first(raw, "track_order", "position", "position_in_set", "position_in_source")
+            mix(key, source, fetched_at).offer(position, quality, fetched_at, line)
+            count["used"] += 1
+        elif stype in TRACK_TYPES:
+            line, quality = _line(raw)
+            if not line:
+                count["skipped: no track name"] += 1
+                continue
+            meta = decode_json(raw.get("metadata"))
+            meta = meta if isinstance(meta, dict) else {}
+            key = _text(meta.get("mix_context")) or _first_text(raw, "setlist_name", "playlist_name")
+            position = _first(raw, "position_in_source", "track_order", "position")
+            if key and _int(position) is not None:
+                mix(key, source, fetched_at).offer(position, quality, fetched_at, line)
+            else:
+                standalone.append((line, fetched_at, source))
+            count["used"] += 1
+        else:
+            count[f"skipped: {NOT_MAPPED.get(stype, 'scrape type not mapped')}"] += 1
+    return LegacyDay(mixes, standalone, {k: dict(v) for k, v in sorted(counts.items())})
+
+
+def mix_fields(m: LegacyMix) -> dict:
+    """Title, DJ, date, venue, show and genres of a mix: each field from the newest playlist/setlist item
+    that has it (a ``playlist`` and an ``enhancedsetlist`` item of one mix complete each other)."""
+    raw: dict = {}
+    for _, item in sorted(m.metas, key=lambda x: x[0]):  # newer items overwrite older ones, field by field
+        raw.update({k: v for k, v in item.items() if v not in (None, "", [], {})})
+    date = None
+    for value in (raw.get(k) for k in ("set_date", "event_date", "playlist_date", "date")):
+        try:
+            date = dt.date.fromisoformat(str(value)[:10]).isoformat() if value else None
+        except ValueError:
+            date = None
+        if date:
+            break
+    venue = _text(raw.get("venue_name")) or _text(raw.get("venue")) or _text(raw.get("location"))
+    return {"title": _mix_title(raw) or m.key, "dj": _first_text(raw, "dj_artist_name", "dj_name", "artist_name", "curator"),
+            "date": date, "venue": venue or None, "show": _first_text(raw, "event_name") or None,
+            "genres": [g for g in (decode_json(raw.get("genre_tags")) or []) if isinstance(g, str)]
+            if isinstance(decode_json(raw.get("genre_tags")), list) else []}
+
+
+def _mix_title(raw: dict) -> str | None:
+    return _first_text(raw, "setlist_name", "name", "playlist_name", "title") or None
+
+
+def _line(raw: dict) -> tuple[str | None, int]:
+    """The best tracklist line an item carries, and its quality (see ``LegacyMix.lines``)."""
+    meta = decode_json(raw.get("metadata"))
+    if isinstance(meta, dict) and _text(meta.get("original_string")):
+        return _text(meta["original_string"]), 3
+    if _text(raw.get("original_string")) or _text(raw.get("source_context")):
+        return _text(raw.get("original_string")) or _text(raw.get("source_context")), 3
+    inner = raw.get("track") if isinstance(raw.get("track"), dict) else raw
+    artist = _first_text(inner, "artist_name", "artist", "primary_artist")
+    if not artist and isinstance(inner.get("artists"), list):
+        artist = " & ".join(a for a in (_text(x) for x in inner["artists"]) if a)
+    title = _first_text(inner, "track_name", "title", "track_title", "name")
+    if title and artist:
+        return f"{artist} - {title}", 2
+    return (f"? - {title}" if title else None), 1  # a title without its artist: an unidentified entry
+
+
+def _first(raw: dict, *names: str):
+    for name in names:
+        if raw.get(name) is not None:
+            return raw[name]
+    return None
+
+
+def _first_text(raw: dict, *names: str) -> str:
+    for name in names:
+        text = _text(raw.get(name))
+        if text:
+            return text
+    return ""
+
+
 def _text(v) -> str:
+    """A string or a number as text (ids are often integers); anything else is empty."""
+    if isinstance(v, bool) or v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return str(int(v)) if float(v).is_integer() else str(v)
     return v.strip() if isinstance(v, str) else ""
 
 
-def legacy_tracklists(items: list[tuple[str, dict, dt.datetime, str]]) -> tuple[dict, dict, list]:
-    """Group legacy items (scrape_type, raw_data, fetched_at, source) into
-    playlists {key: (raw, fetched_at, source)}, tracklists {key: [(position, "Artist - Title")]} and standalone
-    track lines [("Artist - Title", fetched_at, source)]."""
-    playlists: dict[str, tuple[dict, dt.datetime, str]] = {}
-    tracklists: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    standalone: list[tuple[str, dt.datetime, str]] = []
-    for stype, raw, fetched_at, source in items:
-        if not isinstance(raw, dict):
-            continue
-        if stype in PLAYLIST_TYPES:
-            key = _text(raw.get("playlist_id")) or _text(raw.get("name")) or _text(raw.get("playlist_name"))
-            if key:
-                playlists[key] = (raw, fetched_at, source)
-        elif stype in SETLIST_TRACK_TYPES:
-            key = _text(raw.get("setlist_id")) or _text(raw.get("playlist_id")) or _text(raw.get("setlist_name"))
-            line = _line(raw)
-            if key and line:
-                pos = raw.get("position", raw.get("track_order", raw.get("position_in_source")))
-                try:
-                    pos = int(pos)
-                except (TypeError, ValueError):
-                    pos = 10**6 + len(tracklists[key])
-                tracklists[key].append((pos, line))
-                if key not in playlists and _text(raw.get("setlist_name")):
-                    playlists.setdefault(key, ({"name": raw["setlist_name"]}, fetched_at, source))
-        elif stype in TRACK_TYPES:
-            line = _line(raw)
-            if line:
-                standalone.append((line, fetched_at, source))
-    return playlists, {k: sorted(v) for k, v in tracklists.items()}, standalone
-
-
-def _line(raw: dict) -> str | None:
-    original = (raw.get("metadata") or {}).get("original_string") if isinstance(raw.get("metadata"), dict) else None
-    if _text(original):
-        return _text(original)
-    artist, title = _text(raw.get("artist_name")), _text(raw.get("track_name"))
-    if not title:
+def _int(v) -> int | None:
+    if isinstance(v, bool):
         return None
-    return f"{artist or '?'} - {title}"
+    try:
+        return int(str(v).strip())
+    except (TypeError, ValueError):
+        return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .ids import playlist_id as make_playlist_id
-from .legacy import legacy_tracklists
+from .legacy import map_items, mix_fields
 from .parsing.credits import DEFAULT_PROTECTED_NAMES
 from .parsing.mix_title import classify_categories, parse_mix_title
 from .parsing.mixesdb_page import MixPage, parse_rendered_html, parse_wikitext, title_from_url
@@ -26,6 +26,7 @@ class SilverTables:
     tracks: pd.DataFrame
     transitions: pd.DataFrame
     pages_skipped: int  # bronze rows that are fetch errors (kept in bronze, not parsed)
+    legacy_counts: dict = dataclasses.field(default_factory=dict)  # imported old items: used / skipped per type
 
 
 def latest_pages(bronze: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -91,7 +92,7 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
             entries_rows.append({**key, **_entry_dict(e), "parser_version": PARSER_VERSION,
                                  "_fetched_at": page_row.fetched_at})
 
-    _add_legacy(bronze, scrape_date, protected, playlists, entries_rows)
+    legacy_counts = _add_legacy(bronze, scrape_date, protected, playlists, entries_rows)
     pl = SILVER_PLAYLISTS.conform(playlists) if playlists else _empty(SILVER_PLAYLISTS)
     pt_full = pd.DataFrame(entries_rows)
     if pt_full.empty:
@@ -105,20 +106,21 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
         pt = SILVER_PLAYLIST_TRACKS.conform(_order(in_playlists.drop(columns=["_fetched_at"]), SILVER_PLAYLIST_TRACKS))
         pt = pt.sort_values(["playlist_id", "line_no", "component_index"], na_position="first").reset_index(drop=True)
     pl = pl.sort_values("playlist_id").reset_index(drop=True) if not pl.empty else pl
-    return SilverTables(pl, pt, tracks, transitions, skipped)
+    return SilverTables(pl, pt, tracks, transitions, skipped, legacy_counts)
 
 
 UNLINKED = "legacy:unlinked"
 
 
-def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: list, entries_rows: list) -> None:
-    """Old SongNodes items (record_kind legacy_item): playlists and their positions become playlist rows and
-    entries parsed by the same parser; standalone tracks only feed silver.tracks."""
+def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: list, entries_rows: list) -> dict:
+    """Old SongNodes items (record_kind legacy_item): each mix becomes a playlist whose rebuilt tracklist goes
+    through the same parser as fetched pages; tracks without a mix only feed silver.tracks. Returns the
+    per-scrape-type counts of items used and skipped (with reasons)."""
     if bronze.empty or "record_kind" not in bronze:
-        return
+        return {}
     legacy = bronze[bronze["record_kind"] == "legacy_item"]
     if legacy.empty:
-        return
+        return {}
     legacy = legacy.sort_values(["url", "fetched_at"]).drop_duplicates("url", keep="last")
     items = []
     for r in legacy.itertuples(index=False):
@@ -126,22 +128,27 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
         try:
             raw = json.loads(r.body)
         except (ValueError, TypeError):
-            continue
+            raw = None  # counted as "not a JSON object"
         items.append((stype, raw, r.fetched_at, r.source))
-    lists, tracklists, standalone = legacy_tracklists(items)
-    for key in sorted(set(lists) | set(tracklists)):
-        raw, fetched_at, source = lists.get(key, ({"name": key}, items[0][2], items[0][3]))
-        title = str(raw.get("name") or raw.get("playlist_name") or key)
-        entries = parse_tracklist([line for _, line in tracklists.get(key, [])], protected=protected)
-        date = str(raw.get("event_date") or "")[:10] or None
-        pid = make_playlist_id("legacy", key)
-        row_key = {"playlist_id": pid, "source": source, "url": f"legacy://playlist/{key}", "scrape_date": scrape_date}
+    day = map_items(items)
+    for key in sorted(day.mixes):
+        m = day.mixes[key]
+        f = mix_fields(m)
+        meta = parse_mix_title(f["title"], [], protected)
+        lines = m.tracklist()
+        entries = parse_tracklist(lines, protected=protected)
+        date = f["date"] or (meta.mix_date.isoformat() if meta.mix_date else None)
+        # a MixesDB mix keeps the id a fetch of its page gets (the name is the page title)
+        pid = make_playlist_id("mixesdb", key) if m.source == "legacy:mixesdb" else make_playlist_id(m.source, key)
+        row_key = {"playlist_id": pid, "source": m.source, "url": f"legacy://playlist/{key}", "scrape_date": scrape_date}
         top = [e for e in entries if e.component_of is None]
-        dj = str(raw.get("artist_name") or "").strip()
-        playlists.append({**row_key, "page_title": title, "mix_date": date, "date_precision": "day" if date else None,
-                          "djs": [dj] if dj else [], "show": raw.get("event_name"), "venue": raw.get("venue") or raw.get("location"),
-                          "is_live": None, "categories": [], "genres": [], "entities": [], "tracklist_status": None,
-                          "has_tracklist_section": bool(tracklists.get(key)), "n_entries": len(top),
+        fetched_at = max(at for at, _ in m.metas) if m.metas else m.first_seen
+        playlists.append({**row_key, "page_title": f["title"], "mix_date": date,
+                          "date_precision": "day" if f["date"] else meta.date_precision,
+                          "djs": _legacy_djs(f["dj"], meta), "show": f["show"] or meta.show,
+                          "venue": f["venue"] or meta.venue, "is_live": meta.is_live, "categories": [],
+                          "genres": f["genres"], "entities": [], "tracklist_status": None,
+                          "has_tracklist_section": bool(lines), "n_entries": len(top),
                           "n_identified": sum(e.is_identified for e in top),
                           "n_placeholders": sum(e.entry_type == "placeholder" for e in top),
                           "n_gaps": sum(e.entry_type == "gap" for e in top),
@@ -150,11 +157,20 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
                           "parser_version": PARSER_VERSION})
         for e in entries:
             entries_rows.append({**row_key, **_entry_dict(e), "parser_version": PARSER_VERSION, "_fetched_at": fetched_at})
-    for i, (line, fetched_at, source) in enumerate(standalone):
+    for line, fetched_at, source in day.standalone:
         for e in parse_tracklist([line], protected=protected):
             entries_rows.append({"playlist_id": UNLINKED, "source": source, "url": "legacy://enhancedtrack",
                                  "scrape_date": scrape_date, **_entry_dict(e), "parser_version": PARSER_VERSION,
                                  "_fetched_at": fetched_at})
+    return day.counts
+
+
+def _legacy_djs(field_dj: str, meta) -> list[str]:
+    """A structured title ("YYYY-MM-DD - DJ A & DJ B - Show") splits DJs as for fetched pages; otherwise
+    the item's DJ field."""
+    if meta.mix_date and meta.djs:
+        return list(meta.djs)
+    return [field_dj] if field_dj else list(meta.djs)
 
 
 @functools.lru_cache(maxsize=None)

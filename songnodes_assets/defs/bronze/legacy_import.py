@@ -1,38 +1,50 @@
 """bronze.legacy_import: the old SongNodes PostgreSQL ``raw_scrape_data`` rows of one day, kept as parsed
 items (record_kind 'legacy_item') in the bronze table; silver maps them (see lib/legacy.py)."""
 
+import itertools
 import os
+from collections import Counter
 
 import dagster as dg
 
 from ...lib.legacy import read_day, to_bronze_rows
 from ...lib.schemas import BRONZE_RAW
+from ...settings import env_float
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource
 
 LEGACY_IMPORT = dg.AssetKey(["bronze", "legacy_import"])
 LEGACY_FILE = "legacy-import.parquet"
+BATCH_ROWS = 5000
 
 
 @dg.asset(
     key=LEGACY_IMPORT, partitions_def=daily_partitions, group_name="bronze", kinds={"postgres", "parquet"},
     description=("Rows of an existing SongNodes PostgreSQL raw_scrape_data table (SONGNODES_LEGACY_PG_DSN, "
-                 "SONGNODES_LEGACY_TABLE) scraped on the date, imported into bronze as parsed items. "
-                 "Re-importing a day replaces that day's import file; fetched pages are never touched."),
+                 "SONGNODES_LEGACY_TABLE) scraped on the date (UTC; naive times read in SONGNODES_LEGACY_TIMEZONE), "
+                 "imported into bronze as parsed items, read-only and streamed. Re-importing a day replaces that "
+                 "day's import file; fetched pages are never touched."),
 )
 def legacy_import(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
     dsn = os.environ.get("SONGNODES_LEGACY_PG_DSN", "").strip()
     table = os.environ.get("SONGNODES_LEGACY_TABLE", "raw_scrape_data").strip() or "raw_scrape_data"
+    zone = os.environ.get("SONGNODES_LEGACY_TIMEZONE", "UTC").strip() or "UTC"
     if not dsn:
         context.log.warning("legacy import not configured: set SONGNODES_LEGACY_PG_DSN to import the old database")
         return dg.MaterializeResult(metadata={"state": "not configured", "rows": 0})
-    items = read_day(dsn, table, context.partition_key)
-    rows = to_bronze_rows(items, context.partition_key, context.run.run_id)
-    df = BRONZE_RAW.conform(rows) if rows else BRONZE_RAW.conform(BRONZE_RAW.arrow().empty_table().to_pandas())
-    path = lakehouse.get().write(BRONZE_RAW, df, context.partition_key, file_name=LEGACY_FILE)
-    by_type: dict[str, int] = {}
-    for it in items:
-        by_type[str(it.get("scrape_type"))] = by_type.get(str(it.get("scrape_type")), 0) + 1
-    context.log.info(f"imported {len(rows)} legacy rows for {context.partition_key}: {by_type}")
-    return dg.MaterializeResult(metadata={"rows": len(rows), "by_scrape_type": dg.MetadataValue.json(by_type),
-                                          "table": table, "path": str(path)})
+    partition, run_id = context.partition_key, context.run.run_id
+    items = read_day(dsn, table, partition, timezone=zone,
+                     statement_timeout_s=env_float("SONGNODES_LEGACY_STATEMENT_TIMEOUT_S", 600.0))
+    by_type: Counter = Counter()
+
+    def batches():
+        while chunk := list(itertools.islice(items, BATCH_ROWS)):
+            by_type.update(str(it.get("scrape_type")) for it in chunk)
+            yield BRONZE_RAW.conform(to_bronze_rows(chunk, partition, run_id))
+            context.log.info(f"legacy import {partition}: {sum(by_type.values())} rows read")
+
+    path = lakehouse.get().write_batches(BRONZE_RAW, batches(), partition, file_name=LEGACY_FILE)
+    rows = sum(by_type.values())
+    context.log.info(f"imported {rows} legacy rows for {partition} from {table} (times in {zone}): {dict(by_type)}")
+    return dg.MaterializeResult(metadata={"rows": rows, "by_scrape_type": dg.MetadataValue.json(dict(by_type)),
+                                          "table": table, "timezone": zone, "path": str(path)})

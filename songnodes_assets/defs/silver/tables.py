@@ -85,6 +85,9 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     n_identified = int(top["is_identified"].sum()) if not top.empty else 0
     with_artist = int(top["artists"].map(len).gt(0).sum()) if not top.empty else 0
     common = {"parser_version": PARSER_VERSION, "bronze_rows": len(bronze), "bronze_error_rows": tables.pages_skipped}
+    if tables.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
+        common["legacy_items"] = dg.MetadataValue.json(tables.legacy_counts)
+        context.log.info(f"legacy items for {partition}: {tables.legacy_counts}")
     context.log.info(f"silver {partition}: {len(pl)} playlists, {len(top)} entries, {n_identified} identified, "
                      f"{len(tables.tracks)} tracks, {len(tables.transitions)} transitions")
     yield dg.MaterializeResult(asset_key=KEYS["playlists"], metadata={
