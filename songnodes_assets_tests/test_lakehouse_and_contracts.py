@@ -59,6 +59,28 @@ def test_write_replaces_atomically_and_reads_back(tmp_path):
     assert not list(files[0].parent.glob("_*"))  # no temp files left behind
 
 
+def test_tables_staged_together_change_together(tmp_path):
+    lake = Lakehouse(tmp_path)
+    old = silver(["A - One", "B - Two"])
+    lake.write(SILVER_TRACKS, old.tracks, "d")
+    lake.write(SILVER_PLAYLIST_TRACKS, old.playlist_tracks, "d")
+    new = silver(["C - Three"])
+
+    def failing():
+        yield new.playlist_tracks
+        raise OSError("disk full")
+
+    staged = [lake.stage(SILVER_TRACKS, [new.tracks], "d")]
+    with pytest.raises(OSError):
+        staged.append(lake.stage(SILVER_PLAYLIST_TRACKS, failing(), "d"))
+    lake.discard(staged)  # the first table was written but never made visible
+    assert sorted(lake.read(SILVER_TRACKS, "d")["title"]) == ["One", "Two"]
+    assert sorted(lake.read(SILVER_PLAYLIST_TRACKS, "d")["title"]) == ["One", "Two"]
+    assert not list(lake.partition_dir(SILVER_TRACKS, "d").glob("_*"))
+    lake.publish([lake.stage(SILVER_TRACKS, [new.tracks], "d"), lake.stage(SILVER_PLAYLIST_TRACKS, [new.playlist_tracks], "d")])
+    assert list(lake.read(SILVER_TRACKS, "d")["title"]) == list(lake.read(SILVER_PLAYLIST_TRACKS, "d")["title"]) == ["Three"]
+
+
 def test_failed_write_leaves_the_previous_file(tmp_path):
     lake = Lakehouse(tmp_path)
     lake.write(SILVER_TRACKS, silver(["A - One"]).tracks, "d")

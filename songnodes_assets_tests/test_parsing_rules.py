@@ -275,3 +275,13 @@ def test_track_id_normalisation():
     assert make_track_id(["A"], "T", ["X"]) != make_track_id(["A"], "T", [])
     assert make_track_id(["Røyksopp"], "Eple", []) == make_track_id(["Royksopp"], "Eple", [])
     assert one("Tiësto & Ava Max - The Motto (Extended Mix)").track_id == one("Ava Max & Tiesto - The Motto").track_id
+
+
+def test_pages_are_decoded_in_their_declared_charset():
+    from songnodes_assets.lib.silver_build import decode_body
+
+    latin1 = "# Tiësto - Adagio For Strings".encode("latin-1")
+    assert decode_body(latin1, "text/x-wiki; charset=ISO-8859-1") == "# Tiësto - Adagio For Strings"
+    assert decode_body(latin1, 'text/html; charset="windows-1252"') == "# Tiësto - Adagio For Strings"
+    assert decode_body(latin1, "text/x-wiki; charset=UTF-8") == "# Ti\ufffdsto - Adagio For Strings"  # lied: marked
+    assert decode_body("Röyksopp".encode(), None) == decode_body("Röyksopp".encode(), "text/plain; charset=bogus-9")

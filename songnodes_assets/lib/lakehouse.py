@@ -12,6 +12,7 @@ import itertools
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -23,6 +24,12 @@ from .schemas import TableSpec
 
 PARTIAL_SUFFIX = ".partial"
 SILVER_FILE = "part.parquet"
+
+
+@dataclass(frozen=True)
+class Staged:
+    tmp: Path  # fully written and fsynced, hidden (leading "_")
+    final: Path
 
 
 class Lakehouse:
@@ -58,6 +65,15 @@ class Lakehouse:
                       file_name: str = SILVER_FILE) -> Path:
         """Like ``write`` for data that arrives in batches (each validated on arrival): one file, published
         atomically after the last batch, so memory holds one batch and a failure publishes nothing."""
+        staged = self.stage(spec, batches, partition, file_name)
+        try:
+            return self.publish([staged])[0]
+        finally:
+            self.discard([staged])
+
+    def stage(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table], partition: str,
+              file_name: str = SILVER_FILE) -> Staged:
+        """Write (validated, fsynced) to a hidden temp file next to its final name; nothing is visible yet."""
         target_dir = self.partition_dir(spec, partition)
         target_dir.mkdir(parents=True, exist_ok=True)
         self._sweep_partials(target_dir)
@@ -78,15 +94,28 @@ class Lakehouse:
             writer.close()
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            final = target_dir / file_name
-            os.replace(tmp, final)
-            _fsync_dir(target_dir)
-        finally:
+        except BaseException:
             if writer is not None:
                 writer.close()
-            if tmp.exists():
-                tmp.unlink()
-        return final
+            tmp.unlink(missing_ok=True)
+            raise
+        return Staged(tmp, target_dir / file_name)
+
+    @staticmethod
+    def publish(staged: list[Staged]) -> list[Path]:
+        """Make staged files visible, one ``os.replace`` each, back to back (the tables of one
+        materialisation change together: no slow write sits between two of them)."""
+        for s in staged:
+            os.replace(s.tmp, s.final)
+        for directory in {s.final.parent for s in staged}:
+            _fsync_dir(directory)
+        return [s.final for s in staged]
+
+    @staticmethod
+    def discard(staged: list[Staged]) -> None:
+        """Remove staged files that were not published (after a failure)."""
+        for s in staged:
+            s.tmp.unlink(missing_ok=True)
 
     @staticmethod
     def to_arrow(spec: TableSpec, df: pd.DataFrame) -> pa.Table:

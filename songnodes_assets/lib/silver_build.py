@@ -3,9 +3,11 @@ same rows out (sorted, deduplicated), so re-materialising a partition never chan
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import functools
 import json
+import re
 from dataclasses import dataclass
 import pandas as pd
 
@@ -40,8 +42,20 @@ def latest_pages(bronze: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return ok.sort_values("url").reset_index(drop=True), errors
 
 
+def decode_body(body: bytes, content_type: str | None) -> str:
+    """The page text in the charset its Content-Type declares (UTF-8 when none or unknown); bytes that are
+    not valid in it become U+FFFD, so a line is never dropped for one bad byte."""
+    match = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.I)
+    charset = match.group(1) if match else "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    return body.decode(charset, errors="replace")
+
+
 def parse_page(body: bytes, content_type: str | None, title: str, source: str = "mixesdb") -> MixPage:
-    text = body.decode("utf-8", errors="replace")
+    text = decode_body(body, content_type)
     if source == "1001tracklists":
         return parse_1001tracklists(text, title)
     ctype = (content_type or "").lower()

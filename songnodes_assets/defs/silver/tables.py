@@ -78,8 +78,15 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     # Validate all four first (strict contract): a breach, e.g. a parser field the schema does not know,
     # fails the step and writes nothing at all.
     validated = {name: lake.to_arrow(SPECS[name], df) for name, df in frames.items()}
-    for name, table in validated.items():
-        lake.write(SPECS[name], table, partition)
+    # All four are written to hidden files first, then made visible back to back: a kill while writing
+    # leaves the previous four tables as they were, never new playlists beside old transitions.
+    staged = []
+    try:
+        for name, table in validated.items():
+            staged.append(lake.stage(SPECS[name], [table], partition))
+        lake.publish(staged)
+    finally:
+        lake.discard(staged)
     pl, pt = tables.playlists, tables.playlist_tracks
     top = pt[pt["component_of"].isna()] if not pt.empty else pt
     n_identified = int(top["is_identified"].sum()) if not top.empty else 0
