@@ -153,15 +153,23 @@ def test_mapping_keeps_the_best_line_per_position():
         ("enhancedtrack", track_item("A - One", 1, mix="M"), at, "legacy:x"),
         ("enhancedtrack", track_item("A - One (Edit)", 1, mix="M"), later, "legacy:x"),  # newer raw line wins
         ("enhancedsetlisttrack", {"setlist_id": 7, "track_name": "Seven", "artist_name": "B", "position": "1"}, at, "legacy:x"),
-        ("playlist", {"name": "P", "tracks": [{"artist": "C", "title": "Three"}, "D - Four", 5]}, at, "legacy:x"),
+        ("playlist", {"name": "P", "tracks": [{"artist": "C", "title": "Three", "position": None}, "D - Four", 5,
+                                              "Bare Title"]}, at, "legacy:x"),
+        ("enhancedsetlisttrack", {"setlist_name": "P", "track_name": "Four", "track_order": "2.0"}, later, "legacy:x"),
         ("enhancedsetlisttrack", {"track_name": "Orphan"}, at, "legacy:x"),
         ("mysterytype", {"a": 1}, at, "legacy:x"),
+        ("enhancedsetlisttrack", {"setlist_name": "U", "artist_name": "G", "track_name": "Other"}, later, "legacy:x"),
+        ("enhancedsetlisttrack", {"setlist_name": "U", "artist_name": "F", "track_name": "Loose"}, later, "legacy:x"),
+        ("enhancedsetlisttrack", {"setlist_name": "U", "artist_name": "F", "track_name": "Loose"}, at, "legacy:x"),
     ]
     day = map_items(items)
     assert day.mixes["M"].tracklist() == ["A - One (Edit)", "A - Two"]
     assert day.mixes["7"].tracklist() == ["B - Seven"]  # an integer id is a key, not dropped
-    assert day.mixes["P"].tracklist() == ["C - Three", "D - Four"]
-    assert day.counts["enhancedsetlisttrack"] == {"used": 2, "skipped: no mix name or no track": 1}
+    # a full line in playlist.tracks beats a later title-only item; a bare title is an unidentified entry
+    assert day.mixes["P"].tracklist() == ["C - Three", "D - Four", GAP_LINE, "? - Bare Title"]  # 3rd: not a track
+    # lines without a position: once each (first seen first), a gap between them (their order is unknown)
+    assert day.mixes["U"].tracklist() == ["F - Loose", GAP_LINE, "G - Other"]
+    assert day.counts["enhancedsetlisttrack"] == {"used": 6, "skipped: no mix name or no track": 1}
     assert day.counts["mysterytype"] == {"skipped: scrape type not mapped": 1}
     gaps = map_items([("enhancedtrack", track_item("A - One", 1, mix="G"), at, "s"),
                       ("enhancedtrack", track_item("A - Four", 4, mix="G"), at, "s")])
@@ -176,3 +184,33 @@ def test_import_not_configured_is_a_clear_no_op(tmp_path, monkeypatch):
     md = res.get_asset_materialization_events()[0].materialization.metadata
     assert md["state"].value == "not configured"
     assert Lakehouse(tmp_path / "lake").files(BRONZE_RAW) == []
+
+
+def test_a_mix_fetched_as_a_page_the_same_day_is_not_doubled():
+    import pandas as pd
+
+    from songnodes_assets.lib.legacy import to_bronze_rows
+    from songnodes_assets.lib.silver_build import build_silver
+
+    from .helpers import bronze_frame, wiki_page
+
+    at = dt.datetime(2024, 5, 1, 9, tzinfo=dt.timezone.utc)
+    lines = ["Trevino - Sombre Tones", "Emmanuel Top - Revision 02", "Surgeon - Floorshow"]
+    page = bronze_frame({MIX: wiki_page([f"# {x}" for x in lines])})
+    old = [{"scrape_id": f"id{i}", "source": "mixesdb", "scrape_type": "enhancedtrack", "source_url": None,
+            "raw_data": track_item(x, i + 1), "scraped_at": at} for i, x in enumerate(lines)]
+    old.append({"scrape_id": "u1", "source": "mixesdb", "scrape_type": "enhancedsetlist", "source_url": None,
+                "raw_data": {"setlist_name": "Ben Klock @ Berghain, Berlin", "dj_artist_name": "Ben Klock @ Berghain, Berlin"},
+                "scraped_at": at})
+    old.append({"scrape_id": "u2", "source": "mixesdb", "scrape_type": "enhancedsetlisttrack", "source_url": None,
+                "raw_data": {"setlist_name": "Ben Klock @ Berghain, Berlin", "track_name": "X", "track_order": 1},
+                "scraped_at": at})
+    bronze = pd.concat([page, BRONZE_RAW.conform(to_bronze_rows(old, DAY, "r"))], ignore_index=True)
+    silver = build_silver(bronze, DAY)
+    fetched = silver.playlists[silver.playlists["source"] == "mixesdb"]
+    assert len(fetched) == 1 and (silver.playlists["playlist_id"] == fetched.iloc[0]["playlist_id"]).sum() == 1
+    edges = silver.transitions
+    assert len(edges) == 2 and not (edges["from_track_id"] == edges["to_track_id"]).any()  # no self-loops
+    assert silver.legacy_counts["mix"] == {"skipped: page fetched the same day": 1}
+    other = silver.playlists[silver.playlists["page_title"] == "Ben Klock @ Berghain, Berlin"].iloc[0]
+    assert list(other["djs"]) == ["Ben Klock"]  # a DJ field holding the whole title is not a DJ: the title parse is used

@@ -285,3 +285,5 @@ def test_pages_are_decoded_in_their_declared_charset():
     assert decode_body(latin1, 'text/html; charset="windows-1252"') == "# Tiësto - Adagio For Strings"
     assert decode_body(latin1, "text/x-wiki; charset=UTF-8") == "# Ti\ufffdsto - Adagio For Strings"  # lied: marked
     assert decode_body("Röyksopp".encode(), None) == decode_body("Röyksopp".encode(), "text/plain; charset=bogus-9")
+    for hostile in ("base64", "zlib", "rot13", "hex", "idna", "undefined"):  # codecs, but not charsets
+        assert decode_body("Röyksopp".encode(), f"text/html; charset={hostile}") == "Röyksopp"

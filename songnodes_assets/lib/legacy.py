@@ -59,13 +59,15 @@ def read_day(dsn: str, table: str, day: str, timezone: str = "UTC", statement_ti
     from psycopg2 import sql
 
     try:
-        zone = ZoneInfo(timezone)
+        ZoneInfo(timezone)  # a clear error before connecting (PostgreSQL would reject it too)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"SONGNODES_LEGACY_TIMEZONE={timezone!r} is not a time zone name (e.g. UTC, Europe/Berlin)") from exc
     start = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
     ident = sql.SQL(".").join(sql.Identifier(p) for p in table.split("."))
-    query = sql.SQL("SELECT to_jsonb(t) FROM {} AS t WHERE t.scraped_at >= %s AND t.scraped_at < %s "
-                    "ORDER BY t.scraped_at").format(ident)
+    # PostgreSQL turns scraped_at into an instant (naive values in the session zone), for the day's bounds and
+    # for fetched_at alike: one set of zone rules decides both, also in the repeated hour of a DST change.
+    query = sql.SQL("SELECT to_jsonb(t), extract(epoch FROM t.scraped_at::timestamptz) FROM {} AS t "
+                    "WHERE t.scraped_at >= %s AND t.scraped_at < %s ORDER BY t.scraped_at").format(ident)
     with contextlib.closing(psycopg2.connect(dsn, connect_timeout=10)) as con:
         con.set_session(readonly=True)
         with con.cursor() as cur:  # naive timestamps are compared (and rendered) in the old writers' zone
@@ -74,14 +76,12 @@ def read_day(dsn: str, table: str, day: str, timezone: str = "UTC", statement_ti
         with con.cursor(name=f"songnodes_legacy_{uuid.uuid4().hex[:8]}") as cur:
             cur.itersize = batch_size
             cur.execute(query, (start, start + dt.timedelta(days=1)))
-            for (record,) in cur:
-                yield _legacy_row(record, zone)
+            for record, epoch in cur:
+                yield _legacy_row(record, dt.datetime.fromtimestamp(float(epoch), dt.timezone.utc))
         con.rollback()
 
 
-def _legacy_row(record: dict, zone: ZoneInfo) -> dict:
-    scraped = dt.datetime.fromisoformat(str(record["scraped_at"]))
-    scraped = (scraped.replace(tzinfo=zone) if scraped.tzinfo is None else scraped).astimezone(dt.timezone.utc)
+def _legacy_row(record: dict, scraped: dt.datetime) -> dict:
     scrape_id = record.get("scrape_id", record.get("id"))
     if scrape_id is None:  # no id column: the row's own content identifies it
         scrape_id = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:32]
@@ -130,13 +130,13 @@ class LegacyMix:
     metas: list[tuple[dt.datetime, dict]] = field(default_factory=list)  # its playlist/setlist items
     # position -> (quality, fetched_at, line); quality 3 = raw line, 2 = artist + title fields, 1 = title only
     lines: dict[int, tuple[int, dt.datetime, str]] = field(default_factory=dict)
-    unnumbered: list[str] = field(default_factory=list)
+    unnumbered: dict[str, dt.datetime] = field(default_factory=dict)  # line -> first seen (order unknown)
     first_seen: dt.datetime | None = None
 
     def offer(self, position, quality: int, fetched_at: dt.datetime, line: str) -> None:
         pos = _int(position)
         if pos is None:
-            self.unnumbered.append(line)
+            self.unnumbered[line] = min(self.unnumbered.get(line, fetched_at), fetched_at)
             return
         best = self.lines.get(pos)
         if best is None or (quality, fetched_at) > best[:2]:
@@ -151,8 +151,9 @@ class LegacyMix:
                 out.append(GAP_LINE)
             out.append(self.lines[pos][2])
             previous = pos
-        if self.unnumbered:
-            out.extend(([GAP_LINE] if out else []) + self.unnumbered)
+        # lines without a position: their order is unknown, so a gap between each (no transition is invented)
+        for line in sorted(self.unnumbered, key=lambda x: (self.unnumbered[x], x)):
+            out.extend([GAP_LINE, line] if out else [line])
         return out
 
 
@@ -191,9 +192,10 @@ def map_items(items: list[tuple[str, object, dt.datetime, str]]) -> LegacyDay:
             m.metas.append((fetched_at, raw))
             tracks = decode_json(raw.get("tracks"))
             for i, t in enumerate(tracks if isinstance(tracks, list) else [], start=1):
-                line, quality = _line(t) if isinstance(t, dict) else (t.strip() if isinstance(t, str) else None, 1)
+                line, quality = _line(t) if isinstance(t, dict) else _string_line(t)
                 if line:
-                    m.offer(t.get("position", i) if isinstance(t, dict) else i, quality, fetched_at, line)
+                    position = t.get("position") if isinstance(t, dict) else None
+                    m.offer(i if _int(position) is None else position, quality, fetched_at, line)
             count["used"] += 1
         elif stype in POSITION_TYPES:
             key = _first_text(raw, "setlist_name", "playlist_name", "setlist_id", "playlist_id")
@@ -290,9 +292,19 @@ def _text(v) -> str:
 
 
 def _int(v) -> int | None:
-    if isinstance(v, bool):
+    """A whole number from an int, a float or text ("3", "3.0"); anything else (or a fraction) is None."""
+    if isinstance(v, bool) or v is None:
         return None
     try:
-        return int(str(v).strip())
-    except (TypeError, ValueError):
+        f = float(str(v).strip())
+    except ValueError:
         return None
+    return int(f) if f.is_integer() else None
+
+
+def _string_line(value) -> tuple[str | None, int]:
+    """A ``tracks`` entry given as text: a full line when it has an artist separator, else a bare title."""
+    if not isinstance(value, str) or not value.strip():
+        return None, 0
+    text = value.strip()
+    return (text, 3) if " - " in text else (f"? - {text}", 1)

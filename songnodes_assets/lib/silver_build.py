@@ -16,6 +16,7 @@ from .legacy import map_items, mix_fields
 from .parsing.credits import DEFAULT_PROTECTED_NAMES
 from .parsing.mix_title import classify_categories, parse_mix_title
 from .parsing.mixesdb_page import MixPage, parse_rendered_html, parse_wikitext, title_from_url
+from .parsing.text import fold
 from .parsing.tracklist import PARSER_VERSION, Entry, parse_tracklist
 from .parsing.tracklists1001 import parse_1001tracklists
 from .schemas import SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS, SILVER_TRANSITIONS
@@ -48,10 +49,11 @@ def decode_body(body: bytes, content_type: str | None) -> str:
     match = re.search(r"charset=[\"']?([\w.:-]+)", content_type or "", re.I)
     charset = match.group(1) if match else "utf-8"
     try:
-        codecs.lookup(charset)
-    except LookupError:
-        charset = "utf-8"
-    return body.decode(charset, errors="replace")
+        if not codecs.lookup(charset)._is_text_encoding:  # base64, zlib, rot13...: not a charset
+            charset = "utf-8"
+        return body.decode(charset, errors="replace")
+    except (LookupError, UnicodeError):  # unknown name, or a codec without "replace" (idna, undefined)
+        return body.decode("utf-8", errors="replace")
 
 
 def parse_page(body: bytes, content_type: str | None, title: str, source: str = "mixesdb") -> MixPage:
@@ -145,6 +147,7 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
             raw = None  # counted as "not a JSON object"
         items.append((stype, raw, r.fetched_at, r.source))
     day = map_items(items)
+    fetched = {p["playlist_id"] for p in playlists}
     for key in sorted(day.mixes):
         m = day.mixes[key]
         f = mix_fields(m)
@@ -154,12 +157,16 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
         date = f["date"] or (meta.mix_date.isoformat() if meta.mix_date else None)
         # a MixesDB mix keeps the id a fetch of its page gets (the name is the page title)
         pid = make_playlist_id("mixesdb", key) if m.source == "legacy:mixesdb" else make_playlist_id(m.source, key)
+        if pid in fetched:  # the page itself was fetched this day: its tracklist is the source, not the old items
+            day.counts.setdefault("mix", {}).setdefault("skipped: page fetched the same day", 0)
+            day.counts["mix"]["skipped: page fetched the same day"] += 1
+            continue
         row_key = {"playlist_id": pid, "source": m.source, "url": f"legacy://playlist/{key}", "scrape_date": scrape_date}
         top = [e for e in entries if e.component_of is None]
         fetched_at = max(at for at, _ in m.metas) if m.metas else m.first_seen
         playlists.append({**row_key, "page_title": f["title"], "mix_date": date,
                           "date_precision": "day" if f["date"] else meta.date_precision,
-                          "djs": _legacy_djs(f["dj"], meta), "show": f["show"] or meta.show,
+                          "djs": _legacy_djs(f["dj"], f["title"], meta), "show": f["show"] or meta.show,
                           "venue": f["venue"] or meta.venue, "is_live": meta.is_live, "categories": [],
                           "genres": f["genres"], "entities": [], "tracklist_status": None,
                           "has_tracklist_section": bool(lines), "n_entries": len(top),
@@ -179,12 +186,14 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
     return day.counts
 
 
-def _legacy_djs(field_dj: str, meta) -> list[str]:
+def _legacy_djs(field_dj: str, title: str, meta) -> list[str]:
     """A structured title ("YYYY-MM-DD - DJ A & DJ B - Show") splits DJs as for fetched pages; otherwise
     the item's DJ field."""
     if meta.mix_date and meta.djs:
         return list(meta.djs)
-    return [field_dj] if field_dj else list(meta.djs)
+    if field_dj and fold(field_dj) != fold(title):  # the old scraper put the whole title there when unsure
+        return [field_dj]
+    return list(meta.djs)
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,6 +1,7 @@
 """bronze.legacy_import: the old SongNodes PostgreSQL ``raw_scrape_data`` rows of one day, kept as parsed
 items (record_kind 'legacy_item') in the bronze table; silver maps them (see lib/legacy.py)."""
 
+import contextlib
 import itertools
 import os
 from collections import Counter
@@ -33,17 +34,18 @@ def legacy_import(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
         context.log.warning("legacy import not configured: set SONGNODES_LEGACY_PG_DSN to import the old database")
         return dg.MaterializeResult(metadata={"state": "not configured", "rows": 0})
     partition, run_id = context.partition_key, context.run.run_id
-    items = read_day(dsn, table, partition, timezone=zone,
-                     statement_timeout_s=env_float("SONGNODES_LEGACY_STATEMENT_TIMEOUT_S", 600.0))
     by_type: Counter = Counter()
 
-    def batches():
+    def batches(items):
         while chunk := list(itertools.islice(items, BATCH_ROWS)):
             by_type.update(str(it.get("scrape_type")) for it in chunk)
             yield BRONZE_RAW.conform(to_bronze_rows(chunk, partition, run_id))
             context.log.info(f"legacy import {partition}: {sum(by_type.values())} rows read")
 
-    path = lakehouse.get().write_batches(BRONZE_RAW, batches(), partition, file_name=LEGACY_FILE)
+    # closing(): a failed write ends the cursor's transaction on the old database at once (no idle snapshot)
+    with contextlib.closing(read_day(dsn, table, partition, timezone=zone,
+                                     statement_timeout_s=env_float("SONGNODES_LEGACY_STATEMENT_TIMEOUT_S", 600.0))) as items:
+        path = lakehouse.get().write_batches(BRONZE_RAW, batches(items), partition, file_name=LEGACY_FILE)
     rows = sum(by_type.values())
     context.log.info(f"imported {rows} legacy rows for {partition} from {table} (times in {zone}): {dict(by_type)}")
     return dg.MaterializeResult(metadata={"rows": rows, "by_scrape_type": dg.MetadataValue.json(dict(by_type)),

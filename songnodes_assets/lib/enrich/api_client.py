@@ -137,6 +137,7 @@ class ApiClient:
             exclude=[lambda e: isinstance(e, (AuthRejected, BadRequest))],
             listeners=[_BreakerListener(self.breaker_log, self._note, health)])
         self.last_success_at: str | None = None
+        self.keys_used: list[str] = []  # cache keys of the current lookup (the runner resets it per track)
 
     # ---- public ---------------------------------------------------------------------------------
     def get_json(self, path: str, params: dict | None = None, headers: dict | Callable[[], dict] | None = None,
@@ -149,6 +150,7 @@ class ApiClient:
         params = dict(params or {})
         key = self.cache_key(method, path, params)
         if cache and self.cache is not None and method == "GET":
+            self.keys_used.append(key)
             hit = self.cache.get(self.source, key)
             if hit is not None:
                 self.stats["cache_hits"] += 1
@@ -169,6 +171,11 @@ class ApiClient:
         if cache and self.cache is not None and method == "GET":
             self.cache.put(self.source, key, status, body, ttl_for(status, body))
         return ApiResult(status, body, False)
+
+    def forget(self, keys: list[str]) -> None:
+        """Drop cached answers (ones a lookup could not read), so the next run asks the API again."""
+        if self.cache is not None:
+            self.cache.delete(self.source, keys)
 
     def cache_key(self, method: str, path: str, params: dict) -> str:
         public = sorted((k, str(v)) for k, v in params.items() if k.lower() not in SECRET_PARAMS)

@@ -53,6 +53,17 @@ class ResponseCache:
         finally:
             con.close()
 
+    def delete(self, source: str, keys: list[str]) -> None:
+        """Forget answers (e.g. ones a lookup could not read: the next run asks again)."""
+        if not keys:
+            return
+        con = self._connect()
+        try:
+            with con:
+                con.executemany("DELETE FROM responses WHERE source = ? AND key = ?", [(source, k) for k in keys])
+        finally:
+            con.close()
+
     def count(self, source: str | None = None) -> int:
         con = self._connect()
         try:

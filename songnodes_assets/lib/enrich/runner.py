@@ -98,6 +98,7 @@ def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scra
             summary.retriable_failures += 1
             continue
         calls0, hits0 = client.stats["calls"], client.stats["cache_hits"]
+        client.keys_used = []
         try:
             result = _lookup(adapter, client, track, context or {})
             calls, hits = client.stats["calls"] - calls0, client.stats["cache_hits"] - hits0
@@ -105,6 +106,8 @@ def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scra
                              calls=calls, cache_hits=hits, result=result))
             setattr(summary, result.status, getattr(summary, result.status) + 1)
         except ApiError as exc:
+            if isinstance(exc, BadResponse):  # an unreadable answer must not be served from the cache again
+                client.forget(client.keys_used)
             calls, hits = client.stats["calls"] - calls0, client.stats["cache_hits"] - hits0
             message = client.redact(str(exc))
             rows.append(_row(track, adapter.name, "failed", scrape_date, error_class=exc.error_class, error=message,
