@@ -239,11 +239,11 @@ def mix_fields(m: LegacyMix) -> dict:
             date = None
         if date:
             break
-    venue = _text(raw.get("venue_name")) or _text(raw.get("venue")) or _text(raw.get("location"))
+    genres = decode_json(raw.get("genre_tags"))
     return {"title": _mix_title(raw) or m.key, "dj": _first_text(raw, "dj_artist_name", "dj_name", "artist_name", "curator"),
-            "date": date, "venue": venue or None, "show": _first_text(raw, "event_name") or None,
-            "genres": [g for g in (decode_json(raw.get("genre_tags")) or []) if isinstance(g, str)]
-            if isinstance(decode_json(raw.get("genre_tags")), list) else []}
+            "date": date, "venue": _first_text(raw, "venue_name", "venue", "location") or None,
+            "show": _first_text(raw, "event_name") or None,
+            "genres": [g for g in genres if isinstance(g, str)] if isinstance(genres, list) else []}
 
 
 def _mix_title(raw: dict) -> str | None:

@@ -126,6 +126,7 @@ def build_silver(bronze: pd.DataFrame, scrape_date: str,
 
 
 UNLINKED = "legacy:unlinked"
+SAME_DAY_PAGE = "skipped: page fetched the same day"
 
 
 def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: list, entries_rows: list) -> dict:
@@ -150,17 +151,17 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
     fetched = {p["playlist_id"] for p in playlists}
     for key in sorted(day.mixes):
         m = day.mixes[key]
+        # a MixesDB mix keeps the id a fetch of its page gets (the name is the page title)
+        pid = make_playlist_id("mixesdb", key) if m.source == "legacy:mixesdb" else make_playlist_id(m.source, key)
+        if pid in fetched:  # the page itself was fetched this day: its tracklist is the source, not the old items
+            mix_counts = day.counts.setdefault("mix", {})
+            mix_counts[SAME_DAY_PAGE] = mix_counts.get(SAME_DAY_PAGE, 0) + 1
+            continue
         f = mix_fields(m)
         meta = parse_mix_title(f["title"], [], protected)
         lines = m.tracklist()
         entries = parse_tracklist(lines, protected=protected)
         date = f["date"] or (meta.mix_date.isoformat() if meta.mix_date else None)
-        # a MixesDB mix keeps the id a fetch of its page gets (the name is the page title)
-        pid = make_playlist_id("mixesdb", key) if m.source == "legacy:mixesdb" else make_playlist_id(m.source, key)
-        if pid in fetched:  # the page itself was fetched this day: its tracklist is the source, not the old items
-            day.counts.setdefault("mix", {}).setdefault("skipped: page fetched the same day", 0)
-            day.counts["mix"]["skipped: page fetched the same day"] += 1
-            continue
         row_key = {"playlist_id": pid, "source": m.source, "url": f"legacy://playlist/{key}", "scrape_date": scrape_date}
         top = [e for e in entries if e.component_of is None]
         fetched_at = max(at for at, _ in m.metas) if m.metas else m.first_seen
