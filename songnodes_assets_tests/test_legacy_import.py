@@ -158,22 +158,25 @@ def test_mapping_keeps_the_best_line_per_position():
         ("enhancedsetlisttrack", {"setlist_name": "P", "track_name": "Four", "track_order": "2.0"}, later, "legacy:x"),
         ("enhancedsetlisttrack", {"track_name": "Orphan"}, at, "legacy:x"),
         ("mysterytype", {"a": 1}, at, "legacy:x"),
+        ("enhancedsetlisttrack", {"setlist_name": "M", "artist_name": "Z", "track_name": "Elsewhere", "track_order": 1},
+         at, "legacy:other-site"),  # another source's mix of the same name stays apart
         ("enhancedsetlisttrack", {"setlist_name": "U", "artist_name": "G", "track_name": "Other"}, later, "legacy:x"),
         ("enhancedsetlisttrack", {"setlist_name": "U", "artist_name": "F", "track_name": "Loose"}, later, "legacy:x"),
         ("enhancedsetlisttrack", {"setlist_name": "U", "artist_name": "F", "track_name": "Loose"}, at, "legacy:x"),
     ]
     day = map_items(items)
-    assert day.mixes["M"].tracklist() == ["A - One (Edit)", "A - Two"]
-    assert day.mixes["7"].tracklist() == ["B - Seven"]  # an integer id is a key, not dropped
+    assert day.mixes[("legacy:x", "M")].tracklist() == ["A - One (Edit)", "A - Two"]
+    assert day.mixes[("legacy:other-site", "M")].tracklist() == ["Z - Elsewhere"]
+    assert day.mixes[("legacy:x", "7")].tracklist() == ["B - Seven"]  # an integer id is a key, not dropped
     # a full line in playlist.tracks beats a later title-only item; a bare title is an unidentified entry
-    assert day.mixes["P"].tracklist() == ["C - Three", "D - Four", GAP_LINE, "? - Bare Title"]  # 3rd: not a track
+    assert day.mixes[("legacy:x", "P")].tracklist() == ["C - Three", "D - Four", GAP_LINE, "? - Bare Title"]  # 3rd: not a track
     # lines without a position: once each (first seen first), a gap between them (their order is unknown)
-    assert day.mixes["U"].tracklist() == ["F - Loose", GAP_LINE, "G - Other"]
-    assert day.counts["enhancedsetlisttrack"] == {"used": 6, "skipped: no mix name or no track": 1}
+    assert day.mixes[("legacy:x", "U")].tracklist() == ["F - Loose", GAP_LINE, "G - Other"]
+    assert day.counts["enhancedsetlisttrack"] == {"used": 7, "skipped: no mix name or no track": 1}
     assert day.counts["mysterytype"] == {"skipped: scrape type not mapped": 1}
     gaps = map_items([("enhancedtrack", track_item("A - One", 1, mix="G"), at, "s"),
                       ("enhancedtrack", track_item("A - Four", 4, mix="G"), at, "s")])
-    assert gaps.mixes["G"].tracklist() == ["A - One", GAP_LINE, "A - Four"]
+    assert gaps.mixes[("s", "G")].tracklist() == ["A - One", GAP_LINE, "A - Four"]
 
 
 def test_import_not_configured_is_a_clear_no_op(tmp_path, monkeypatch):
@@ -214,3 +217,23 @@ def test_a_mix_fetched_as_a_page_the_same_day_is_not_doubled():
     assert silver.legacy_counts["mix"] == {"skipped: page fetched the same day": 1}
     other = silver.playlists[silver.playlists["page_title"] == "Ben Klock @ Berghain, Berlin"].iloc[0]
     assert list(other["djs"]) == ["Ben Klock"]  # a DJ field holding the whole title is not a DJ: the title parse is used
+
+
+@pytest.mark.parametrize("dsn, expected", [
+    ("host=127.0.0.1 port=9 user=x dbname=y connect_timeout=2 password=PLANTED-pg-7d1e", "cannot connect"),
+    ("postgresql://reader:PLANTED-pg-7d1e@127.0.0.1:9/musicdb?connect_timeout=2", "cannot connect"),
+    ("host=127.0.0.1 password=PLANTED-pg-7d1e SECRETTAIL", "not a libpq connection string"),  # libpq quotes the tail
+])
+def test_a_bad_connection_is_clear_and_never_shows_the_password(tmp_path, monkeypatch, dsn, expected):
+    monkeypatch.setenv("SONGNODES_LEGACY_PG_DSN", dsn)
+    monkeypatch.setenv("SONGNODES_LAKEHOUSE_ROOT", str(tmp_path / "lake"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    with dg.DagsterInstance.get() as instance:
+        res = dg.materialize([legacy_import], instance=instance, partition_key=DAY, raise_on_error=False,
+                             resources=resources_from_settings(Settings.from_env()))
+        logs = "\n".join(repr(e) for e in instance.all_logs(res.run_id))
+    assert not res.success
+    assert expected in logs
+    haystack = logs.encode() + b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert b"PLANTED-pg" not in haystack and b"SECRETTAIL" not in haystack

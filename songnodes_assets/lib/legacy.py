@@ -68,7 +68,7 @@ def read_day(dsn: str, table: str, day: str, timezone: str = "UTC", statement_ti
     # for fetched_at alike: one set of zone rules decides both, also in the repeated hour of a DST change.
     query = sql.SQL("SELECT to_jsonb(t), extract(epoch FROM t.scraped_at::timestamptz) FROM {} AS t "
                     "WHERE t.scraped_at >= %s AND t.scraped_at < %s ORDER BY t.scraped_at").format(ident)
-    with contextlib.closing(psycopg2.connect(dsn, connect_timeout=10)) as con:
+    with contextlib.closing(connect_old_database(dsn)) as con:
         con.set_session(readonly=True)
         with con.cursor() as cur:  # naive timestamps are compared (and rendered) in the old writers' zone
             cur.execute("SELECT set_config('TimeZone', %s, false), set_config('statement_timeout', %s, false)",
@@ -79,6 +79,24 @@ def read_day(dsn: str, table: str, day: str, timezone: str = "UTC", statement_ti
             for record, epoch in cur:
                 yield _legacy_row(record, dt.datetime.fromtimestamp(float(epoch), dt.timezone.utc))
         con.rollback()
+
+
+def connect_old_database(dsn: str):
+    """A psycopg2 connection; errors say what is wrong without repeating the connection string, whose
+    password must reach no log, event or alert (``from None``: the driver's message is not chained)."""
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    try:
+        password = parse_dsn(dsn).get("password") or ""
+    except psycopg2.ProgrammingError:  # libpq would quote a fragment of it back
+        raise ValueError("SONGNODES_LEGACY_PG_DSN is not a libpq connection string (key=value pairs, values with "
+                         "spaces in single quotes, or a postgresql:// URI)") from None
+    try:
+        return psycopg2.connect(dsn, connect_timeout=10)
+    except psycopg2.Error as exc:
+        message = str(exc).strip().replace(password, "***") if password else str(exc).strip()
+        raise ConnectionError(f"cannot connect to the old database: {message}") from None
 
 
 def _legacy_row(record: dict, scraped: dt.datetime) -> dict:
@@ -159,7 +177,7 @@ class LegacyMix:
 
 @dataclass
 class LegacyDay:
-    mixes: dict[str, LegacyMix]
+    mixes: dict[tuple[str, str], LegacyMix]  # (source, mix name): two sources' mixes of one name stay apart
     standalone: list[tuple[str, dt.datetime, str]]  # (line, fetched_at, source): tracks without a mix
     counts: dict[str, dict[str, int]]  # scrape_type -> {"used": n, "skipped: <reason>": n}
 
@@ -167,12 +185,12 @@ class LegacyDay:
 def map_items(items: list[tuple[str, object, dt.datetime, str]]) -> LegacyDay:
     """Group items (scrape_type, raw_data, fetched_at, source) into mixes with numbered lines, tracks without
     a mix, and per-type counts of what was used and what was skipped, with the reason."""
-    mixes: dict[str, LegacyMix] = {}
+    mixes: dict[tuple[str, str], LegacyMix] = {}
     standalone: list[tuple[str, dt.datetime, str]] = []
     counts: dict[str, Counter] = {}
 
     def mix(key: str, source: str, at: dt.datetime) -> LegacyMix:
-        m = mixes.setdefault(key, LegacyMix(key, source))
+        m = mixes.setdefault((source, key), LegacyMix(key, source))
         m.first_seen = min(m.first_seen or at, at)
         return m
 

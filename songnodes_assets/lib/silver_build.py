@@ -149,8 +149,9 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
         items.append((stype, raw, r.fetched_at, r.source))
     day = map_items(items)
     fetched = {p["playlist_id"] for p in playlists}
-    for key in sorted(day.mixes):
-        m = day.mixes[key]
+    for source_and_key in sorted(day.mixes):
+        m = day.mixes[source_and_key]
+        key = m.key
         # a MixesDB mix keeps the id a fetch of its page gets (the name is the page title)
         pid = make_playlist_id("mixesdb", key) if m.source == "legacy:mixesdb" else make_playlist_id(m.source, key)
         if pid in fetched:  # the page itself was fetched this day: its tracklist is the source, not the old items
