@@ -8,7 +8,6 @@ of a fully written, fsynced temp file, so a killed process leaves no partial par
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 import uuid
@@ -80,17 +79,10 @@ class Lakehouse:
         tmp = target_dir / f"_{uuid.uuid4().hex}{PARTIAL_SUFFIX}"
         writer = None
         try:
-            for batch in itertools.chain(batches, [None]):
-                if batch is None and writer is not None:
-                    break
-                if batch is None:  # no batch at all: an empty file, so the partition reads as empty
-                    batch = spec.conform([])
-                table = batch if isinstance(batch, pa.Table) else self.to_arrow(spec, batch)
-                if table.schema != spec.arrow():
-                    raise ValueError(f"{spec.qualified}: arrow schema differs from the contract: {table.schema}")
-                if writer is None:  # the first batch's schema carries the pandas dtypes (nullable ints) for readers
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                writer.write_table(table)
+            for batch in batches:
+                writer = self._append(spec, batch, tmp, writer)
+            if writer is None:  # no batch at all: an empty file, so the partition reads as empty
+                writer = self._append(spec, spec.conform([]), tmp, None)
             writer.close()
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -100,6 +92,16 @@ class Lakehouse:
             tmp.unlink(missing_ok=True)
             raise
         return Staged(tmp, target_dir / file_name)
+
+    def _append(self, spec: TableSpec, batch: pd.DataFrame | pa.Table, tmp: Path,
+                writer: pq.ParquetWriter | None) -> pq.ParquetWriter:
+        table = batch if isinstance(batch, pa.Table) else self.to_arrow(spec, batch)
+        if table.schema != spec.arrow():
+            raise ValueError(f"{spec.qualified}: arrow schema differs from the contract: {table.schema}")
+        if writer is None:  # the first batch's schema carries the pandas dtypes (nullable ints) for readers
+            writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+        writer.write_table(table)
+        return writer
 
     @staticmethod
     def publish(staged: list[Staged]) -> list[Path]:

@@ -55,7 +55,6 @@ def read_day(dsn: str, table: str, day: str, timezone: str = "UTC", statement_ti
     are read (``to_jsonb``), so table variants with ``id`` or without ``source_url`` import alike. The table
     name is quoted as an identifier and the values are bound parameters: nothing from configuration or data
     is interpolated into SQL."""
-    import psycopg2
     from psycopg2 import sql
 
     try:
