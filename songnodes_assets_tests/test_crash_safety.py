@@ -12,7 +12,6 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
 
 from songnodes_assets.lib.catalog import connect
 from songnodes_assets.lib.enrich.runner import queries_from_tracks

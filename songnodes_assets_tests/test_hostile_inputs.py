@@ -2,9 +2,6 @@
 run, nothing is lost, nothing reaches SQL, and API keys never appear in logs, metadata, alerts or the
 lakehouse."""
 
-import datetime as dt
-import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
