@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -22,8 +23,18 @@ def env_float(name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ValueError(f"{name}={raw!r} is not a number") from exc
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={raw!r} must be a finite number")
     if value < 0:
         raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def env_share(name: str, default: float) -> float:
+    """A share between 0 and 1 from the environment."""
+    value = env_float(name, default)
+    if value > 1:
+        raise ValueError(f"{name}={value!r} must be a share between 0 and 1")
     return value
 
 
@@ -66,6 +77,9 @@ class Settings:
     api_timeout_s: float = 20.0
     api_max_tries: int = 3
     api_backoff_s: float = 1.0
+    max_bad_line_share: float = 0.05
+    max_bad_page_share: float = 0.25
+    max_lines_per_page: int = 10000
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -108,4 +122,7 @@ class Settings:
             api_timeout_s=env_float("SONGNODES_API_TIMEOUT_S", 20.0),
             api_max_tries=max(1, _int("SONGNODES_API_MAX_TRIES", 3)),
             api_backoff_s=env_float("SONGNODES_API_BACKOFF_S", 1.0),
+            max_bad_line_share=env_share("SONGNODES_MAX_BAD_LINE_SHARE", 0.05),
+            max_bad_page_share=env_share("SONGNODES_MAX_BAD_PAGE_SHARE", 0.25),
+            max_lines_per_page=max(1, _int("SONGNODES_MAX_LINES_PER_PAGE", 10000)),
         )

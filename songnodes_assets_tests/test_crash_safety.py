@@ -35,7 +35,7 @@ for _ in range(int(sys.argv[3])):
     job.execute_in_process(instance=dg.DagsterInstance.get(), partition_key=sys.argv[1], raise_on_error=False)
 """
 BRONZE_KEYS = "bronze/raw_scrape_data"
-SILVER_KEYS = "silver/playlists,silver/playlist_tracks,silver/tracks,silver/transitions"
+SILVER_KEYS = "silver/playlists,silver/playlist_tracks,silver/tracks,silver/transitions,silver/problems"
 
 
 def env_for(tmp: Path, site=None, apis=None, name="run") -> dict:

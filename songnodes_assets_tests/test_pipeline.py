@@ -8,13 +8,14 @@ import pytest
 
 from songnodes_assets.defs.bronze.raw_scrape_data import raw_scrape_data
 from songnodes_assets.defs.resources import resources_from_settings
+from songnodes_assets.defs.silver.tables import CHECKS as SILVER_CHECKS
 from songnodes_assets.defs.silver.tables import silver_tables
 from songnodes_assets.lib import silver_build
 from songnodes_assets.lib.catalog import connect
 from songnodes_assets.lib.lakehouse import Lakehouse
 from songnodes_assets.lib.parsing import tracklist as tracklist_mod
-from songnodes_assets.lib.schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS,
-                                          SILVER_TRANSITIONS)
+from songnodes_assets.lib.schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS,
+                                          SILVER_TRACKS, SILVER_TRANSITIONS)
 from songnodes_assets.sample_site.server import SampleSite
 from songnodes_assets.settings import Settings
 
@@ -80,7 +81,7 @@ def test_end_to_end_bronze_and_silver(site, settings, instance):
     assert "Techno" in list(pl[pl["page_title"].str.contains("Ben Klock")].iloc[0]["genres"])
     # checks ran and passed
     evals = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(evals) == 7 and all(ev.passed for ev in evals)
+    assert len(evals) == len(SILVER_CHECKS) and all(ev.passed for ev in evals)
     # materialisation metadata carries the run's stats
     mats = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
@@ -128,7 +129,7 @@ def test_parser_change_rebuilds_silver_with_zero_http_requests(site, settings, i
     requests_before = len(site.requests)
     monkeypatch.setattr(silver_build, "PARSER_VERSION", "test-parser-2")
     result = run(settings, instance, selection=[dg.AssetKey(["silver", n]) for n in
-                                                ("playlists", "playlist_tracks", "tracks", "transitions")])
+                                                ("playlists", "playlist_tracks", "tracks", "transitions", "problems")])
     assert result.success
     assert len(site.requests) == requests_before
     lake = Lakehouse(settings.lakehouse_root)
@@ -159,14 +160,25 @@ def test_unknown_parser_field_fails_the_run_and_writes_nothing(site, settings, i
         pd.testing.assert_frame_equal(before[name], after[name])
 
 
-def test_blocking_check_names_the_page_with_an_empty_tracklist(site, settings, instance):
+def test_one_empty_tracklist_is_quarantined_and_the_day_flows_on(site, settings, instance):
     site.pages["2024-02-02 - Broken DJ - Empty Show"] = "== Tracklist ==\n\n<list>\n</list>\n\n[[Category:Techno]]\n"
+    result = run(settings, instance)
+    assert result.success
+    problems = Lakehouse(settings.lakehouse_root).read(SILVER_PROBLEMS, DATE)
+    assert list(problems["problem"]) == ["empty_tracklist"]
+    assert "2024-02-02_-_Broken_DJ_-_Empty_Show" in problems.iloc[0]["url"]
+
+
+def test_a_parser_that_empties_every_page_fails_the_day_loudly(site, settings, instance, monkeypatch):
+    from songnodes_assets.lib import silver_build
+
+    monkeypatch.setattr(silver_build, "parse_tracklist", lambda *a, **k: [])
     result = run(settings, instance)
     assert not result.success
     failed = [e.asset_check_evaluation_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed]
-    assert [f.check_name for f in failed] == ["tracklist_section_has_entries"]
-    assert "2024-02-02_-_Broken_DJ_-_Empty_Show" in failed[0].description
+    assert "bad_pages_within_threshold" in [f.check_name for f in failed]
+    assert "systemic" in next(f for f in failed if f.check_name == "bad_pages_within_threshold").description
 
 
 def test_captcha_page_fails_bronze_loudly_and_keeps_the_row(site, settings, instance):

@@ -8,6 +8,7 @@ import dagster as dg
 from ..lib.http.polite import Politeness, PoliteClient
 from ..lib.lakehouse import Lakehouse
 from ..lib.parsing.credits import DEFAULT_PROTECTED_NAMES
+from ..lib.quarantine import Thresholds
 from ..settings import Settings
 
 
@@ -53,6 +54,13 @@ class ParserResource(dg.ConfigurableResource):
     """Parser options: extra group names that contain "&", "," or "x" (SONGNODES_PROTECTED_ARTISTS)."""
 
     extra_protected_artists: list[str] = []
+    max_bad_line_share: float = 0.05
+    max_bad_page_share: float = 0.25
+    max_lines_per_page: int = 10000
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.max_bad_line_share, self.max_bad_page_share, self.max_lines_per_page)
 
     @property
     def protected(self) -> tuple[str, ...]:
@@ -101,7 +109,10 @@ def resources_from_settings(settings: Settings) -> dict:
             retry_after_cap_s=settings.retry_after_cap_s, refetch_after_days=settings.refetch_after_days,
             max_error_rate=settings.max_error_rate, tracklists1001_urls=list(settings.tracklists1001_urls),
         ),
-        "parser": ParserResource(extra_protected_artists=list(settings.protected_artists)),
+        "parser": ParserResource(extra_protected_artists=list(settings.protected_artists),
+                                 max_bad_line_share=settings.max_bad_line_share,
+                                 max_bad_page_share=settings.max_bad_page_share,
+                                 max_lines_per_page=settings.max_lines_per_page),
         "enrichment": EnrichmentResource(
             cache_dir=settings.cache_dir, user_agent=settings.user_agent,
             max_failure_rate=settings.enrich_max_failure_rate, breaker_fail_max=settings.breaker_fail_max,

@@ -8,17 +8,41 @@ from collections import Counter
 import pandas as pd
 
 from .lakehouse import Lakehouse
+from .page_identity import page_key
 from .schemas import BRONZE_RAW
 
 
+def identity(source: str, title: str | None, url: str) -> str:
+    """The page identity a fetch belongs to (the same mix under another URL, port or base URL is one page)."""
+    return f"identity:{source}|{page_key(source, title, url)}"
+
+
 def last_successful_fetches(lake: Lakehouse) -> dict[str, tuple[dt.datetime, str]]:
-    """URL -> (fetched_at, sha256) of its newest successful fetch, over every bronze partition."""
-    df = lake.read(BRONZE_RAW, columns=["url", "fetched_at", "status", "error_kind", "sha256"])
+    """URL -> (fetched_at, sha256) of its newest successful fetch, over every bronze partition; the same
+    under the page's identity key (``identity(...)``), so a page is not fetched again under a new URL."""
+    df = lake.read(BRONZE_RAW, columns=["source", "record_kind", "url", "page_title", "fetched_at", "status",
+                                        "error_kind", "sha256"])
     if df.empty:
         return {}
     ok = df[(df["status"] == 200) & df["error_kind"].isna()].sort_values("fetched_at")
     newest = ok.drop_duplicates("url", keep="last")
-    return {r.url: (r.fetched_at.to_pydatetime(), r.sha256) for r in newest.itertuples(index=False)}
+    out = {r.url: (r.fetched_at.to_pydatetime(), r.sha256) for r in newest.itertuples(index=False)}
+    for r in newest[newest["record_kind"] == "page"].itertuples(index=False):
+        key = identity(r.source, r.page_title, r.url)
+        if key not in out or out[key][0] < r.fetched_at.to_pydatetime():
+            out[key] = (r.fetched_at.to_pydatetime(), r.sha256)
+    return out
+
+
+def split_fresh(refs: list, already: dict[str, tuple[dt.datetime, str]], max_age: dt.timedelta,
+                now: dt.datetime | None = None) -> tuple[list, list]:
+    """(refs to fetch, refs whose page was fetched successfully under any URL within ``max_age``)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    fetch, fresh = [], []
+    for ref in refs:
+        last = already.get(identity(ref.source, ref.title, ref.url), (None, None))[0]
+        (fresh if last is not None and now - last < max_age else fetch).append(ref)
+    return fetch, fresh
 
 
 def duplicate_pages(rows: pd.DataFrame, previous: dict[str, tuple[dt.datetime, str]]) -> int:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import duckdb
 
 from .lakehouse import Lakehouse
-from .schemas import ALL_TABLES
+from .schemas import ALL_TABLES, ContractViolation
 
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+)\s*\}\}")
 ALLOWED_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
@@ -29,9 +30,23 @@ def sql_dir() -> Path:
     return path
 
 
+def _verified_files(lake: Lakehouse, spec) -> list[Path]:
+    """The table's files that match its contract; a foreign or wrong-typed file is named on stderr and left
+    out of the view, never merged into it."""
+    good = []
+    for f in lake.files(spec):
+        try:
+            lake.verify_file(spec, f)
+        except ContractViolation as exc:
+            print(f"songnodes: {exc}", file=sys.stderr)
+            continue
+        good.append(f)
+    return good
+
+
 def _source(lake: Lakehouse, qualified: str) -> str:
     spec = ALL_TABLES[qualified]
-    files = lake.files(spec)
+    files = _verified_files(lake, spec)
     if not files:
         return spec.sql_empty_select()
     listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .schemas import TableSpec
+from .schemas import ContractViolation, TableSpec
 
 PARTIAL_SUFFIX = ".partial"
 SILVER_FILE = "part.parquet"
@@ -126,12 +126,66 @@ class Lakehouse:
         return pa.Table.from_pandas(validated, schema=spec.arrow(), preserve_index=False)
 
     def read(self, spec: TableSpec, partition: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """Every file of the table (or one partition), each verified against the contract first: a foreign or
+        wrong-typed file raises ``ContractViolation`` naming it instead of being merged. Columns a file
+        predates (added to the contract later, nullable) read as nulls."""
         files = self.files(spec, partition)
         if not files:
             empty = spec.arrow().empty_table()
             return (empty.select(columns) if columns else empty).to_pandas()
-        tables = [pq.read_table(f, columns=columns) for f in files]
+        tables = [self._read_file(spec, f, columns) for f in files]
         return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+    def _read_file(self, spec: TableSpec, path: Path, columns: list[str] | None) -> pa.Table:
+        self.verify_file(spec, path)
+        stored = set(pq.read_schema(path).names)
+        wanted = columns or spec.column_names
+        table = pq.read_table(path, columns=[c for c in wanted if c in stored])
+        target = spec.arrow()
+        for name in wanted:
+            if name not in stored:  # a nullable column added to the contract after this file was written
+                table = table.append_column(target.field(name), pa.nulls(len(table), target.field(name).type))
+        return table.select(wanted)
+
+    def verify_file(self, spec: TableSpec, path: Path) -> None:
+        """Refuse a file that is not this table's: unknown columns, a column of another type, a missing
+        required column, or (silver, enrichment, gold) a file name no writer of this table uses."""
+        if spec.layer in ("silver", "enrichment", "gold") and not spec.single_file and path.name != SILVER_FILE:
+            raise ContractViolation(f"{path}: not a file of {spec.qualified} (only {SILVER_FILE} is written there)")
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise ContractViolation(f"{path}: unreadable parquet file of {spec.qualified}: {exc}") from exc
+        target = spec.arrow()
+        problems = []
+        for field in schema:
+            if field.name not in target.names:
+                problems.append(f"unknown column {field.name!r}")
+            elif not field.type.equals(target.field(field.name).type):
+                problems.append(f"column {field.name!r} is {field.type}, the contract says {target.field(field.name).type}")
+        for field in target:
+            if field.name not in schema.names and not field.nullable:
+                problems.append(f"required column {field.name!r} missing")
+        if problems:
+            raise ContractViolation(f"{path}: refused, not a valid file of {spec.qualified}: {'; '.join(problems)}")
+
+    def read_where(self, spec: TableSpec, partition: str, column: str, value) -> pd.DataFrame:
+        """Rows of one partition whose ``column`` equals ``value`` (pyarrow filter: other rows never loaded)."""
+        files = self.files(spec, partition)
+        if not files:
+            return spec.arrow().empty_table().to_pandas()
+        tables = []
+        for f in files:
+            self.verify_file(spec, f)
+            tables.append(pq.read_table(f, filters=[(column, "=", value)]))
+        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+
+    def iter_rows(self, spec: TableSpec, partition: str, batch_size: int = 8):
+        """The rows of one partition as dicts, a few at a time (bounded memory for big bodies)."""
+        for f in self.files(spec, partition):
+            self.verify_file(spec, f)
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size):
+                yield from batch.to_pylist()
 
     def file_columns(self, spec: TableSpec, partition: str) -> dict[str, list[str]]:
         """Column names actually stored in each file of a partition (for the unknown-column check)."""

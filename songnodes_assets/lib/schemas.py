@@ -156,8 +156,16 @@ SILVER_TRANSITIONS = TableSpec("silver", "transitions", (
     Col("parser_version", "str", False),
 ))
 
+# Quarantine: one row per bad line or bad page of the partition, with the rule it broke. A quarantined line
+# stays in playlist_tracks (entry_type "quarantined", no track id, no edge); a bad page keeps its bronze row.
+SILVER_PROBLEMS = TableSpec("silver", "problems", (
+    Col("scrape_date", "str", False), Col("source", "str", False), Col("url", "str", False),
+    Col("playlist_id", "str"), Col("scope", "str", False), Col("line_no", "int"), Col("raw_line", "str"),
+    Col("problem", "str", False), Col("detail", "str"), Col("parser_version", "str", False),
+))
+
 ALL_TABLES = {t.qualified: t for t in (BRONZE_RAW, SILVER_PLAYLISTS, SILVER_PLAYLIST_TRACKS, SILVER_TRACKS,
-                                       SILVER_TRANSITIONS)}
+                                       SILVER_TRANSITIONS, SILVER_PROBLEMS)}
 
 
 ENRICHMENT_COLUMNS = (

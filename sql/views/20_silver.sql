@@ -35,3 +35,7 @@ SELECT from_track_id, to_track_id,
        max(scrape_date) AS last_seen_date
 FROM silver.transition_occurrences
 GROUP BY from_track_id, to_track_id;
+
+-- Quarantine: bad lines and bad pages of each partition, with the rule each broke (see README: Quarantine).
+CREATE OR REPLACE VIEW silver.problems AS
+SELECT * FROM {{silver.problems}};

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from ...lib.bronze import duplicate_pages, fetch_summary, last_successful_fetches
+from ...lib.bronze import duplicate_pages, fetch_summary, last_successful_fetches, split_fresh
 from ...lib.http import errors
 from ...lib.mixesdb import discover, fetch_rows, tracklists1001_refs
 from ...lib.schemas import BRONZE_RAW
@@ -35,7 +35,11 @@ def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
         raise dg.Failure(description=f"discovery failed: {exc}", metadata={"error_kind": exc.kind}) from exc
     refs += tracklists1001_refs(mixesdb.tracklists1001_urls)
     already = last_successful_fetches(lake)
-    rows = list(fetch_rows(client, refs, scrape_date=context.partition_key, run_id=context.run.run_id,
+    to_fetch, fresh = split_fresh(refs, already, mixesdb.max_age)
+    if fresh:
+        context.log.info(f"{len(fresh)} page(s) fetched within {mixesdb.refetch_after_days} days under this or another "
+                         f"URL: not fetched again (e.g. {fresh[0].title!r})")
+    rows = list(fetch_rows(client, to_fetch, scrape_date=context.partition_key, run_id=context.run.run_id,
                            already_fetched=already, max_age=mixesdb.max_age, log=context.log.info))
     df = BRONZE_RAW.conform(rows) if rows else None
     path = None

@@ -1,16 +1,17 @@
 """Silver: playlists, playlist_tracks, tracks (the "enhanced tracks") and transitions, built from one
 bronze partition by the pure parser. Re-materialising a partition replaces its files (never appends),
-so rows are identical on re-runs and transition weights never inflate. Blocking checks fail the step
-(after writing, so the evidence is inspectable) and name the offending URL and line."""
+so rows are identical on re-runs and transition weights never inflate. One bad line or page is quarantined
+(``silver.problems``) and the day flows on; blocking checks fail the step (after writing, so the evidence is
+inspectable) only on systemic breakage, naming the offending URLs and lines."""
 
 
 import dagster as dg
 
 from ...lib import contracts
 from ...lib.parsing.tracklist import PARSER_VERSION
-from ...lib.schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS,
+from ...lib.schemas import (SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
                             SILVER_TRANSITIONS)
-from ...lib.silver_build import build_silver
+from ...lib.silver_build import build_silver_streamed
 from ..automation.conditions import SILVER_FOLLOW, SILVER_FRESHNESS
 from ..bronze.legacy_import import LEGACY_IMPORT
 from ..bronze.raw_scrape_data import RAW_SCRAPE_DATA
@@ -19,24 +20,43 @@ from ..resources import LakehouseResource, ParserResource
 
 SPECS = {
     "playlists": SILVER_PLAYLISTS, "playlist_tracks": SILVER_PLAYLIST_TRACKS,
-    "tracks": SILVER_TRACKS, "transitions": SILVER_TRANSITIONS,
+    "tracks": SILVER_TRACKS, "transitions": SILVER_TRANSITIONS, "problems": SILVER_PROBLEMS,
 }
 KEYS = {name: dg.AssetKey(["silver", name]) for name in SPECS}
 DESCRIPTIONS = {
-    "playlists": "One row per mix page: title, date, DJs, show/venue, categories/genres, entry counts.",
-    "playlist_tracks": "Every tracklist entry (placeholders, gaps and unparsed lines included) with its outcome.",
+    "playlists": "One row per mix (page identity: the same mix under several URLs is one playlist, newest fetch "
+                 "wins): title, date, DJs, show/venue, categories/genres, entry counts.",
+    "playlist_tracks": "Every tracklist entry (placeholders, gaps, unparsed and quarantined lines included) with "
+                       "its outcome; unique per (playlist_id, line_no, component_index).",
     "tracks": "Enhanced tracks: one row per identified track_id first seen in the partition.",
     "transitions": "DJ transitions: consecutive identified entries of one section of one playlist (per playlist; "
-                   "weight = distinct playlists, see the silver.transitions view).",
+                   "weight = distinct playlists, see the silver.transitions view); never A -> A.",
+    "problems": "Quarantine: one row per bad line or bad page (redirect, parse error, line cap, empty tracklist, "
+                "label in title, cue in artist) with its reason. Quarantined lines get no track id and no edge.",
 }
 
 CHECKS = [
-    dg.AssetCheckSpec("tracklist_section_has_entries", asset=KEYS["playlists"], blocking=True,
-                      description="A page with a tracklist section must yield at least one entry."),
+    dg.AssetCheckSpec("bad_pages_within_threshold", asset=KEYS["playlists"], blocking=True,
+                      description="Share of pages quarantined or with an empty tracklist section stays under "
+                                  "SONGNODES_MAX_BAD_PAGE_SHARE (default 0.25): one bad page is quarantined, a "
+                                  "parser that breaks every page fails the day."),
+    dg.AssetCheckSpec("one_row_per_playlist", asset=KEYS["playlists"], blocking=True,
+                      description="No playlist id twice in a partition (the same mix under two URLs is one playlist)."),
+    dg.AssetCheckSpec("entries_vs_previous_build", asset=KEYS["playlists"], blocking=True,
+                      description="A rebuild of a partition keeps at least 80 % of the entries of the build it "
+                                  "replaces (a changed parser that silently loses lines fails)."),
+    dg.AssetCheckSpec("bad_lines_within_threshold", asset=KEYS["playlist_tracks"], blocking=True,
+                      description="Share of quarantined lines among credited lines stays under "
+                                  "SONGNODES_MAX_BAD_LINE_SHARE (default 0.05)."),
+    dg.AssetCheckSpec("unique_entry_keys", asset=KEYS["playlist_tracks"], blocking=True,
+                      description="(playlist_id, line_no, component_index) is unique."),
     dg.AssetCheckSpec("no_cue_or_position_in_artists", asset=KEYS["playlist_tracks"], blocking=True,
-                      description='No artist/featured/remixer starts with a cue or position marker ("[7?] W").'),
+                      description='No kept artist/featured/remixer starts with a cue or position marker ("[7?] W"); '
+                                  "such lines are quarantined."),
     dg.AssetCheckSpec("no_label_in_titles", asset=KEYS["playlist_tracks"], blocking=True,
-                      description="No title ends with [Label] text."),
+                      description="No kept title ends with [Label] text; such lines are quarantined."),
+    dg.AssetCheckSpec("no_self_loops", asset=KEYS["transitions"], blocking=True,
+                      description="No transition from a track to itself (repeated lines are flagged instead)."),
 ] + [
     dg.AssetCheckSpec("known_columns_only", asset=KEYS[name], blocking=True,
                       description="Stored parquet columns equal the contract (an unknown parser field fails).")
@@ -44,7 +64,7 @@ CHECKS = [
 ]
 
 
-def _check(context, name: str, key: dg.AssetKey, problems: list[str]) -> dg.AssetCheckResult:
+def _check(context, name: str, key: dg.AssetKey, problems: list[str], metadata: dict | None = None) -> dg.AssetCheckResult:
     for p in problems[:50]:
         context.log.error(f"check {name} on {key.to_user_string()}: {p}")
     return dg.AssetCheckResult(
@@ -52,8 +72,16 @@ def _check(context, name: str, key: dg.AssetKey, problems: list[str]) -> dg.Asse
         severity=dg.AssetCheckSeverity.ERROR,
         description=("; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
         if problems else "ok",
-        metadata={"violations": len(problems), "examples": dg.MetadataValue.json(problems[:20])},
+        metadata={"violations": len(problems), "examples": dg.MetadataValue.json(problems[:20]), **(metadata or {})},
     )
+
+
+def _previous_entries(lake, partition: str) -> int | None:
+    try:
+        prev = lake.read(SILVER_PLAYLISTS, partition, columns=["n_entries"])
+    except Exception:  # noqa: BLE001 - an unreadable previous build is not a reason to keep the day from rebuilding
+        return None
+    return int(prev["n_entries"].sum()) if len(prev) else None
 
 
 @dg.multi_asset(
@@ -69,17 +97,19 @@ def _check(context, name: str, key: dg.AssetKey, problems: list[str]) -> dg.Asse
 def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, parser: ParserResource):
     lake = lakehouse.get()
     partition = context.partition_key
-    bronze = lake.read(BRONZE_RAW, partition)
-    if bronze.empty:
-        context.log.warning(f"bronze has no rows for {partition}: silver for this date will be empty")
-    tables = build_silver(bronze, partition, protected=parser.protected)
+    thresholds = parser.thresholds
+    previous_entries = _previous_entries(lake, partition)
+    tables = build_silver_streamed(lake, partition, protected=parser.protected, thresholds=thresholds)
+    stats = tables.stats
+    if not stats["pages"] and not len(tables.playlists):
+        context.log.warning(f"bronze has no pages for {partition}: silver for this date will be empty")
     frames = {"playlists": tables.playlists, "playlist_tracks": tables.playlist_tracks,
-              "tracks": tables.tracks, "transitions": tables.transitions}
-    # Validate all four first (strict contract): a breach, e.g. a parser field the schema does not know,
+              "tracks": tables.tracks, "transitions": tables.transitions, "problems": tables.problems}
+    # Validate all first (strict contract): a breach, e.g. a parser field the schema does not know,
     # fails the step and writes nothing at all.
     validated = {name: lake.to_arrow(SPECS[name], df) for name, df in frames.items()}
-    # All four are written to hidden files first, then made visible back to back: a kill while writing
-    # leaves the previous four tables as they were, never new playlists beside old transitions.
+    # All are written to hidden files first, then made visible back to back: a kill while writing
+    # leaves the previous tables as they were, never new playlists beside old transitions.
     staged = []
     try:
         for name, table in validated.items():
@@ -87,29 +117,54 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
         lake.publish(staged)
     finally:
         lake.discard(staged)
-    pl, pt = tables.playlists, tables.playlist_tracks
+    pl, pt, prob = tables.playlists, tables.playlist_tracks, tables.problems
     top = pt[pt["component_of"].isna()] if not pt.empty else pt
     n_identified = int(top["is_identified"].sum()) if not top.empty else 0
     with_artist = int(top["artists"].map(len).gt(0).sum()) if not top.empty else 0
-    common = {"parser_version": PARSER_VERSION, "bronze_rows": len(bronze), "bronze_error_rows": tables.pages_skipped}
+    common = {"parser_version": PARSER_VERSION, "bronze_error_rows": tables.pages_skipped}
     if tables.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
         common["legacy_items"] = dg.MetadataValue.json(tables.legacy_counts)
         context.log.info(f"legacy items for {partition}: {tables.legacy_counts}")
-    context.log.info(f"silver {partition}: {len(pl)} playlists, {len(top)} entries, {n_identified} identified, "
-                     f"{len(tables.tracks)} tracks, {len(tables.transitions)} transitions")
+    context.log.info(f"silver {partition}: {len(pl)} playlists from {stats['pages']} pages "
+                     f"({stats['duplicate_fetches']} duplicate fetches of the same mix merged), {len(top)} entries, "
+                     f"{n_identified} identified, {stats['quarantined_lines']} lines quarantined, "
+                     f"{stats['repeated_lines']} repeated lines flagged, {len(tables.tracks)} tracks, "
+                     f"{len(tables.transitions)} transition occurrences")
+    for p in prob.head(20).itertuples(index=False):
+        context.log.warning(f"quarantined {p.scope} {p.url}" + (f" line {p.line_no}" if p.line_no is not None
+                            and str(p.line_no) != "<NA>" else "") + f": {p.problem}: {p.detail}")
     yield dg.MaterializeResult(asset_key=KEYS["playlists"], metadata={
-        **common, "row_count": len(pl),
+        **common, "row_count": len(pl), "pages": stats["pages"], "duplicate_fetches": stats["duplicate_fetches"],
+        "bad_pages": stats["bad_pages"],
         "playlists_with_zero_entries": int((pl["n_entries"] == 0).sum()) if not pl.empty else 0,
-        "entries_per_playlist": float(pl["n_entries"].mean()) if not pl.empty else 0.0})
+        "entries_per_playlist": round(float(pl["n_entries"].mean()), 2) if not pl.empty else 0.0})
     yield dg.MaterializeResult(asset_key=KEYS["playlist_tracks"], metadata={
         **common, "row_count": len(pt), "entries": len(top), "identified": n_identified,
+        "quarantined_lines": stats["quarantined_lines"], "repeated_lines": stats["repeated_lines"],
         "placeholder_pct": round(100.0 * float((top["entry_type"] == "placeholder").mean()), 2) if len(top) else 0.0,
         "artist_coverage_pct": round(100.0 * with_artist / len(top), 2) if len(top) else 0.0})
     yield dg.MaterializeResult(asset_key=KEYS["tracks"], metadata={**common, "row_count": len(tables.tracks)})
     yield dg.MaterializeResult(asset_key=KEYS["transitions"], metadata={**common, "row_count": len(tables.transitions)})
+    yield dg.MaterializeResult(asset_key=KEYS["problems"], metadata={
+        **common, "row_count": len(prob),
+        "by_problem": dg.MetadataValue.json(prob["problem"].value_counts().to_dict() if len(prob) else {})})
 
-    yield _check(context, "tracklist_section_has_entries", KEYS["playlists"], contracts.empty_tracklists(pl))
+    yield _check(context, "bad_pages_within_threshold", KEYS["playlists"],
+                 contracts.share_over(stats["bad_pages"], stats["pages"], thresholds.max_bad_page_share, "pages"),
+                 {"bad_pages": stats["bad_pages"], "pages": stats["pages"]})
+    yield _check(context, "one_row_per_playlist", KEYS["playlists"], contracts.duplicate_keys(pl, ["playlist_id"]))
+    yield _check(context, "entries_vs_previous_build", KEYS["playlists"],
+                 contracts.entries_drop(previous_entries, int(pl["n_entries"].sum()) if len(pl) else 0),
+                 {"previous_entries": previous_entries if previous_entries is not None else dg.MetadataValue.null(),
+                  "entries": int(pl["n_entries"].sum()) if len(pl) else 0})
+    yield _check(context, "bad_lines_within_threshold", KEYS["playlist_tracks"],
+                 contracts.share_over(stats["quarantined_lines"], stats["credited_lines"],
+                                      thresholds.max_bad_line_share, "credited lines"),
+                 {"quarantined_lines": stats["quarantined_lines"], "credited_lines": stats["credited_lines"]})
+    yield _check(context, "unique_entry_keys", KEYS["playlist_tracks"],
+                 contracts.duplicate_keys(pt, ["playlist_id", "line_no", "component_index"]))
     yield _check(context, "no_cue_or_position_in_artists", KEYS["playlist_tracks"], contracts.markers_in_artists(pt))
     yield _check(context, "no_label_in_titles", KEYS["playlist_tracks"], contracts.labels_in_titles(pt))
+    yield _check(context, "no_self_loops", KEYS["transitions"], contracts.self_loops(tables.transitions))
     for name, spec in SPECS.items():
         yield _check(context, "known_columns_only", KEYS[name], contracts.unknown_columns(spec, lake.file_columns(spec, partition)))

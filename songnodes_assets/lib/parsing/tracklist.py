@@ -88,6 +88,7 @@ class _Builder:
         self.section_index = 0
         self.position = 0
         self.last_top: Entry | None = None
+        self.last_top_index = -1  # where last_top sits in entries (no O(n) search per continuation line)
         self.container_credits: dict[int, list[Credit]] = {}
 
     def heading(self, name: str) -> None:
@@ -133,6 +134,7 @@ class _Builder:
             entry.note = f"prefix: {notes['bold_prefix']}"
         self.entries.append(entry)
         self.last_top = entry
+        self.last_top_index = len(self.entries) - 1
         if credit.components:
             self.container_credits[line_no] = list(credit.components)
             for i, comp in enumerate(credit.components):
@@ -151,7 +153,7 @@ class _Builder:
                            label=top.label, catalog_number=top.catalog_number, track_id=top.track_id)
             comps = [first]
             self.container_credits[top.line_no] = comps
-            idx = self.entries.index(top)
+            idx = self.last_top_index
             self.entries.insert(idx + 1, _entry_from_credit(
                 first, line_no=top.line_no, position=top.position, entry_type="component",
                 component_of=top.line_no, component_index=0, raw_line=top.raw_line, cue_raw=top.cue_raw,
