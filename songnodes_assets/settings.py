@@ -72,6 +72,7 @@ class Settings:
     tracklists1001_urls: tuple[str, ...] = ()
     cache_dir: str = ".songnodes/cache"
     enrich_max_failure_rate: float = 0.5
+    enrich_min_success_rate: float = 0.85
     breaker_fail_max: int = 5
     breaker_reset_s: float = 30.0
     api_timeout_s: float = 20.0
@@ -117,6 +118,7 @@ class Settings:
             tracklists1001_urls=tuple(tl_urls),
             cache_dir=_env("SONGNODES_CACHE_DIR", os.path.join(os.getcwd(), ".songnodes", "cache")),
             enrich_max_failure_rate=env_float("SONGNODES_ENRICH_MAX_FAILURE_RATE", 0.5),
+            enrich_min_success_rate=env_share("SONGNODES_ENRICH_MIN_SUCCESS_RATE", 0.85),
             breaker_fail_max=max(1, _int("SONGNODES_BREAKER_FAIL_MAX", 5)),
             breaker_reset_s=env_float("SONGNODES_BREAKER_RESET_S", 30.0),
             api_timeout_s=env_float("SONGNODES_API_TIMEOUT_S", 20.0),

@@ -73,6 +73,7 @@ class EnrichmentResource(dg.ConfigurableResource):
     cache_dir: str
     user_agent: str
     max_failure_rate: float
+    min_success_rate: float = 0.85
     breaker_fail_max: int
     breaker_reset_s: float
     timeout_s: float
@@ -115,7 +116,8 @@ def resources_from_settings(settings: Settings) -> dict:
                                  max_lines_per_page=settings.max_lines_per_page),
         "enrichment": EnrichmentResource(
             cache_dir=settings.cache_dir, user_agent=settings.user_agent,
-            max_failure_rate=settings.enrich_max_failure_rate, breaker_fail_max=settings.breaker_fail_max,
+            max_failure_rate=settings.enrich_max_failure_rate, min_success_rate=settings.enrich_min_success_rate,
+            breaker_fail_max=settings.breaker_fail_max,
             breaker_reset_s=settings.breaker_reset_s, timeout_s=settings.api_timeout_s,
             max_tries=settings.api_max_tries, backoff_s=settings.api_backoff_s),
     }

@@ -177,6 +177,8 @@ ENRICHMENT_COLUMNS = (
     Col("catalog_number", "str"), Col("release_date", "str"), Col("duration_ms", "int"), Col("matched_artist", "str"),
     Col("matched_title", "str"), Col("fetched_at", "ts", False), Col("scrape_date", "str", False),
     Col("source_version", "str", False),
+    # the newest attempt when it did not replace this row (a failure keeps the last good result)
+    Col("last_attempt_at", "ts"), Col("last_error_class", "str"), Col("last_error", "str"),
 )
 ENRICHMENT_SOURCES = ("musicbrainz", "spotify", "lastfm", "discogs", "getsongbpm", "acousticbrainz")
 ENRICHMENT = {name: TableSpec("enrichment", name, ENRICHMENT_COLUMNS) for name in ENRICHMENT_SOURCES}

@@ -4,6 +4,7 @@ so one source down never blocks another."""
 
 import dagster as dg
 
+from ...lib.enrich.keep_good import keep_better
 from ...lib.enrich.runner import enrich, queries_from_tracks, skip_all
 from ...lib.enrich.selection import tracks_first_seen
 from ...lib.enrich.sources import SOURCES
@@ -41,13 +42,21 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(
         key=ENRICHMENT_KEYS[name], deps=deps, partitions_def=daily_partitions, group_name="enrichment",
         pool=f"api_{name}", kinds={"parquet"}, automation_condition=FOLLOW_UPSTREAM,
+        check_specs=[
+            dg.AssetCheckSpec("no_matched_to_failed_regressions", asset=ENRICHMENT_KEYS[name], blocking=True,
+                              description="No track matched before is stored as failed / not found after a re-run "
+                                          "(a failure keeps the last good row)."),
+            dg.AssetCheckSpec("success_rate", asset=ENRICHMENT_KEYS[name],
+                              description="Share of lookups answered (matched or not found) is at least "
+                                          "SONGNODES_ENRICH_MIN_SUCCESS_RATE (default 0.85; warning)."),
+        ],
         description=(f"{name} enrichment of the tracks first seen on the scrape date: one row per track "
                      "(matched / not_found / failed / skipped) with score, tier and the source's fields. Fails the "
                      "partition after saving its rows when the source is down; a backfill re-asks only what the "
                      "cache does not hold."),
     )
     def _enrichment(context: dg.AssetExecutionContext, lakehouse: LakehouseResource,
-                    enrichment: EnrichmentResource) -> dg.MaterializeResult:
+                    enrichment: EnrichmentResource):
         lake = lakehouse.get()
         partition = context.partition_key
         queries = queries_from_tracks(tracks_first_seen(lake, partition))
@@ -61,12 +70,17 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
         if skip is not None:
             context.log.warning(skip[1])
             if lake.files(ENRICHMENT[name], partition):  # never replace real results with "skipped"
-                return dg.MaterializeResult(metadata={"tracks": len(queries), "source_state": skip[0],
-                                                      "reason": skip[1] + "; previous rows kept"})
+                yield dg.MaterializeResult(metadata={"tracks": len(queries), "source_state": skip[0],
+                                                     "reason": skip[1] + "; previous rows kept"})
+                yield from _skipped_checks(skip[1])
+                return
             rows = skip_all(queries, name, partition, skip[1], skip[0])
+            rows, _ = keep_better(rows, None)
             lake.write(ENRICHMENT[name], ENRICHMENT[name].conform(rows) if rows else _empty(name), partition)
-            return dg.MaterializeResult(metadata={"tracks": len(queries), "skipped": len(queries),
-                                                  "source_state": skip[0], "reason": skip[1]})
+            yield dg.MaterializeResult(metadata={"tracks": len(queries), "skipped": len(queries),
+                                                 "source_state": skip[0], "reason": skip[1]})
+            yield from _skipped_checks(skip[1])
+            return
         client = enrichment.client(config, log=context.log.info)
         ctx = {}
         if source_cls.needs_mbid:
@@ -76,15 +90,42 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
         context.log.info(f"{name}: {len(queries)} tracks to enrich for {partition} via {config.base_url}")
         rows, summary = enrich(queries, adapter, client, scrape_date=partition, context=ctx,
                                max_failure_rate=enrichment.max_failure_rate, log=context.log.info)
+        previous = lake.read(ENRICHMENT[name], partition)
+        rows, kept = keep_better(rows, previous)
+        if kept["kept_previous"]:
+            context.log.warning(f"{name}: {kept['kept_previous']} track(s) keep their previous good row "
+                                f"({ {k: v for k, v in kept.items() if k.startswith('kept_previous_')} }); this "
+                                "attempt's error is in last_error")
         lake.write(ENRICHMENT[name], ENRICHMENT[name].conform(rows) if rows else _empty(name), partition)
-        md = _metadata(summary, client, {"source_state": "down" if summary.down_reason else "up"})
+        stored = {s: sum(1 for r in rows if r["status"] == s) for s in ("matched", "not_found", "failed", "skipped")}
+        md = _metadata(summary, client, {"source_state": "down" if summary.down_reason else "up",
+                                         "stored_matched": stored["matched"], "stored_not_found": stored["not_found"],
+                                         "stored_failed": stored["failed"], **kept})
         if summary.down_reason:
             raise dg.Failure(description=(f"{name} is down for {partition}: {summary.down_reason}. "
-                                          f"{len(rows)} rows saved ({summary.matched} matched); backfill this "
+                                          f"{len(rows)} rows saved ({stored['matched']} matched, "
+                                          f"{kept['kept_previous']} kept from the previous run); backfill this "
                                           "partition once the source is back."), metadata=md)
-        return dg.MaterializeResult(metadata=md)
+        yield dg.MaterializeResult(metadata=md)
+        yield dg.AssetCheckResult(
+            check_name="no_matched_to_failed_regressions", passed=kept["regressions"] == 0,
+            description=f"{kept['regressions']} previously matched track(s) stored as not matched",
+            metadata={"regressions": kept["regressions"], "kept_previous": kept["kept_previous"]})
+        rate = summary.success_rate
+        yield dg.AssetCheckResult(
+            check_name="success_rate", passed=rate is None or rate >= enrichment.min_success_rate,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(f"{rate:.0%} of lookups answered (matched or not found)" if rate is not None
+                         else "no lookups attempted"),
+            metadata={"success_rate": rate if rate is not None else dg.MetadataValue.null(),
+                      "threshold": enrichment.min_success_rate})
 
     return _enrichment
+
+
+def _skipped_checks(reason: str):
+    for check in ("no_matched_to_failed_regressions", "success_rate"):
+        yield dg.AssetCheckResult(check_name=check, passed=True, description=f"source skipped: {reason}")
 
 
 def _empty(name: str):
