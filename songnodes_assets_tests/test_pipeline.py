@@ -81,7 +81,7 @@ def test_end_to_end_bronze_and_silver(site, settings, instance):
     assert "Techno" in list(pl[pl["page_title"].str.contains("Ben Klock")].iloc[0]["genres"])
     # checks ran and passed
     evals = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(evals) == len(SILVER_CHECKS) and all(ev.passed for ev in evals)
+    assert len(evals) == len(SILVER_CHECKS) + 2 and all(ev.passed for ev in evals)  # + 2 bronze checks
     # materialisation metadata carries the run's stats
     mats = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
@@ -189,7 +189,9 @@ def test_captcha_page_fails_bronze_loudly_and_keeps_the_row(site, settings, inst
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "bronze__raw_scrape_data"
-    assert "captcha/anti-bot" in failure.step_failure_data.error.to_string()
+    failed = [e.asset_check_evaluation_data for e in result.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed]
+    assert [f.check_name for f in failed] == ["no_anti_bot_pages"] and "captcha/anti-bot" in failed[0].description
     bronze = Lakehouse(settings.lakehouse_root).read(BRONZE_RAW, DATE)
     blocked = bronze[bronze["error_kind"] == "anti_bot"]
     assert len(blocked) == 1 and blocked.iloc[0]["page_title"] == title

@@ -19,14 +19,20 @@ RAW_SCRAPE_DATA = dg.AssetKey(["bronze", "raw_scrape_data"])
     group_name="bronze",
     pool="mixesdb",
     kinds={"parquet"},
+    check_specs=[
+        dg.AssetCheckSpec("no_anti_bot_pages", asset=RAW_SCRAPE_DATA, blocking=True,
+                          description="No captcha / anti-bot / challenge page in this run (the crawl stops at the first)."),
+        dg.AssetCheckSpec("fetch_error_share", asset=RAW_SCRAPE_DATA, blocking=True,
+                          description="Share of this run's fetches that failed stays under SONGNODES_MAX_ERROR_RATE "
+                                      "(default 0.2)."),
+    ],
     description=(
         "Raw MixesDB pages (wikitext) and configured 1001tracklists pages (HTML) with fetch metadata, appended per run. Guarantees: every fetch attempt "
         "that reached a verdict is a row (errors included, with error_kind); rows are never rewritten; a page "
         "fetched successfully within SONGNODES_REFETCH_AFTER_DAYS is not fetched again."
     ),
 )
-def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResource,
-                    mixesdb: MixesDBResource) -> dg.MaterializeResult:
+def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResource, mixesdb: MixesDBResource):
     lake = lakehouse.get()
     client = mixesdb.client(log=context.log.info)
     try:
@@ -55,11 +61,19 @@ def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
     context.log.info(f"bronze {context.partition_key}: {metadata}")
     blocked = summary.get(f"errors_{errors.BlockedPage.kind}", 0)
     error_rate = summary.get("pages_error", 0) / max(1, summary["pages_fetched"])
-    if blocked or error_rate > mixesdb.max_error_rate:
-        bad = df[df["error_kind"].notna()][["url", "error_kind", "error"]].head(20).to_dict("records")
-        raise dg.Failure(
-            description=(f"{summary.get('pages_error', 0)} of {summary['pages_fetched']} fetches failed "
-                         f"({blocked} captcha/anti-bot pages); rows saved to bronze. First: {bad[:3]}"),
-            metadata={**metadata, "failed_urls": dg.MetadataValue.json(bad)},
-        )
-    return dg.MaterializeResult(metadata=metadata)
+    bad = df[df["error_kind"].notna()][["url", "error_kind", "error"]].head(20).to_dict("records") if df is not None else []
+    if bad:
+        metadata["failed_urls"] = dg.MetadataValue.json(bad)
+    # Rows are saved either way (bronze keeps every verdict); the blocking checks fail the step and stop
+    # silver when the host serves challenge pages or too many fetches failed.
+    yield dg.MaterializeResult(metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name="no_anti_bot_pages", passed=not blocked,
+        description=(f"{blocked} captcha/anti-bot page(s): the crawl stopped; rows saved to bronze. First: "
+                     f"{[b for b in bad if b['error_kind'] == errors.BlockedPage.kind][:3]}") if blocked else "ok",
+        metadata={"anti_bot_pages": blocked})
+    yield dg.AssetCheckResult(
+        check_name="fetch_error_share", passed=error_rate <= mixesdb.max_error_rate,
+        description=(f"{summary.get('pages_error', 0)} of {summary['pages_fetched']} fetches failed "
+                     f"({error_rate:.0%}, budget {mixesdb.max_error_rate:.0%}); rows saved to bronze. First: {bad[:3]}"),
+        metadata={"error_share": round(error_rate, 4), "budget": mixesdb.max_error_rate})
