@@ -2,7 +2,8 @@
 
 Start URLs may be category pages (``/w/Category:Techno``), ``/w/Special:RecentChanges`` or mix
 pages. Discovery goes through the MediaWiki API (``list=categorymembers`` / ``list=recentchanges``,
-JSON, with continuation; MediaWiki reports API errors as HTTP 200 with an ``error`` object). Mix pages
+JSON, with continuation; MediaWiki reports API errors as HTTP 200 with an ``error`` object; an answer that
+is not JSON, or nested deeper than ``MAX_JSON_DEPTH``, is a ``DiscoveryError`` naming the URL). Mix pages
 are fetched as ``/w/<Title>?action=raw``: the wikitext is the editors' own source, so there are no
 rendered-HTML selectors to break, and it carries the categories (DJ, year, style, tracklist status).
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 from urllib.parse import quote, urlencode, urlsplit
 
+from .enrich.api_client import MAX_JSON_DEPTH, JsonRefused, loads_bounded
 from .http import errors
 from .http.page_checks import block_reason
 from .http.polite import PoliteClient
@@ -85,7 +87,9 @@ def _api_list(client: PoliteClient, base_url: str, list_name: str, params: dict[
         url = f"{base_url.rstrip('/')}/w/api.php?{urlencode(query)}"
         result = client.get(url)
         try:
-            data = json.loads(result.body)
+            data = loads_bounded(result.body, MAX_JSON_DEPTH)
+        except JsonRefused as exc:
+            raise DiscoveryError(url, f"API answer refused: {exc}") from None
         except ValueError as exc:
             raise DiscoveryError(url, f"API answer is not JSON: {exc}") from exc
         if not isinstance(data, dict) or "error" in data:

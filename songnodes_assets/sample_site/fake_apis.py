@@ -5,8 +5,9 @@ One server on 127.0.0.1, one path prefix per source (``/musicbrainz``, ``/spotif
 sample site, with attributes derived deterministically from each track id (so answers are stable), a
 share of tracks unknown to each source, and decoy candidates (another artist, a remix of the same
 title) so matching is exercised for real. The demo uses it; tests use it with fault injection
-(503 bursts, 429 + Retry-After, timeouts, connection resets, invalid JSON, 401) and read its
-per-source request log.
+(503 bursts, 429 + Retry-After, timeouts, connection resets, invalid JSON, JSON nested ``depth`` levels
+deep, 401) and read its per-source request log. ``exact_artists=True`` makes searches match an artist
+only by its whole name (or the whole joined credit), as real catalogues do, instead of by substring.
 """
 
 from __future__ import annotations
@@ -96,11 +97,12 @@ def build_catalog(pages: dict[str, str] | None = None) -> list[CatalogTrack]:
 
 @dataclass
 class Fault:
-    mode: str  # 503 | 429 | timeout | reset | invalid_json | 401 | 500 | mangle
+    mode: str  # 503 | 429 | timeout | reset | invalid_json | deep_json | deep_object | 401 | 500 | mangle
     remaining: int | None = None  # None = every request
     retry_after: int = 1
     delay_s: float = 2.0
     after: int = 0  # healthy requests before the fault starts
+    depth: int = 100_000  # nesting of deep_json ([[[...]]]) and deep_object ({"a":{"a":...}})
 
 
 @dataclass
@@ -109,6 +111,7 @@ class FakeApis(LocalServer):
     host: str = "127.0.0.1"
     port: int = 0
     faults: dict[str, Fault] = field(default_factory=dict)
+    exact_artists: bool = False
     log: dict[str, list[tuple[float, str]]] = field(default_factory=lambda: {s: [] for s in SOURCES})
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -202,6 +205,10 @@ class FakeApis(LocalServer):
             return None
         if fault.mode == "invalid_json":
             return self._send_raw(h, 200, b"<html>upstream error</html>{not json", "application/json")
+        if fault.mode == "deep_json":
+            return self._send_raw(h, 200, b"[" * fault.depth + b"]" * fault.depth, "application/json")
+        if fault.mode == "deep_object":
+            return self._send_raw(h, 200, b'{"a":' * fault.depth + b"1" + b"}" * fault.depth, "application/json")
         if fault.mode == "429":
             return self._send(h, 429, {"error": {"status": 429, "message": "Too many requests"}},
                               {"Retry-After": str(fault.retry_after)})
@@ -230,7 +237,11 @@ class FakeApis(LocalServer):
             if not t.known_to(source):
                 continue
             names = [fold(a) for a in t.artists]
-            if (fold(t.display_title) == ft or fold(t.title) == ft) and any(n and (n in fa or fa in n) for n in names):
+            if self.exact_artists:
+                artist_ok = fa in names + [fold(" & ".join(t.artists)), fold(" ".join(t.artists))]
+            else:
+                artist_ok = any(n and (n in fa or fa in n) for n in names)
+            if (fold(t.display_title) == ft or fold(t.title) == ft) and artist_ok:
                 out.append(t)
         return out
 

@@ -1,16 +1,24 @@
 """One resilient JSON client per enrichment source: shared rate limiter, timeouts, retries with
 exponential backoff + full jitter honouring Retry-After (tenacity), a circuit breaker that really
 opens and half-opens (pybreaker), and the TTL response cache. Secrets never leave it: cache keys and
-error messages are built without them."""
+error messages are built without them.
+
+Guarantees: every request (token requests included, via an absolute URL) passes the limiter, retries and
+breaker and is counted in ``stats["calls"]``; ``stats["retries"]`` counts requests actually re-sent;
+``CircuitOpen`` means no request was sent (the failure that trips the breaker keeps its own class); JSON
+answers deeper than ``RetryPolicy.max_json_depth`` or above the body cap are a ``BadResponse``, never a
+``RecursionError``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import random
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Callable
 from urllib.parse import urlencode
 
@@ -25,6 +33,34 @@ from .ratelimit import SharedRateLimiter
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
 SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "key", "secret", "client_secret", "access_token"})
+
+
+MAX_JSON_DEPTH = 200
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)  # an unterminated one runs to the end
+_NON_BRACKET_BYTES = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = [1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256)]
+
+
+class JsonRefused(ValueError):
+    """A JSON text refused before decoding: nested too deep or too big."""
+
+
+def loads_bounded(content: bytes | str, max_depth: int = MAX_JSON_DEPTH, max_bytes: int | None = None):
+    """``json.loads`` that refuses (``JsonRefused``) texts longer than ``max_bytes`` or nested deeper than
+    ``max_depth`` arrays/objects. Depth is checked first by one linear scan of the brackets outside strings,
+    so a hostile answer never reaches the recursive decoder; other bad JSON raises ``ValueError``."""
+    if max_bytes is not None and len(content) > max_bytes:
+        raise JsonRefused(f"JSON text larger than {max_bytes} bytes")
+    text = content.decode(json.detect_encoding(content), "surrogatepass") if isinstance(content, (bytes, bytearray)) \
+        else content
+    if text.count("[") + text.count("{") > max_depth:  # fewer openings cannot nest deeper
+        brackets = _JSON_STRING.sub("", text).encode("utf-8", "surrogatepass").translate(None, _NON_BRACKET_BYTES)
+        if max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) > max_depth:
+            raise JsonRefused(f"JSON nested deeper than {max_depth} levels")
+    try:
+        return json.loads(text)
+    except RecursionError:  # belt and braces: never let the decoder's recursion escape
+        raise JsonRefused(f"JSON nested too deep to decode (limit {max_depth})") from None
 
 
 class ApiError(Exception):
@@ -85,6 +121,7 @@ class RetryPolicy:
     retry_after_cap_s: float = 60.0
     max_response_s: float = 60.0  # whole-response deadline against slow-loris servers
     max_body_bytes: int = 10 * 1024 * 1024
+    max_json_depth: int = MAX_JSON_DEPTH  # deeper answers are refused (RecursionError otherwise)
 
 
 @dataclass
@@ -135,6 +172,7 @@ class ApiClient:
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=breaker_fail_max, reset_timeout=breaker_reset_s, name=source,
             exclude=[lambda e: isinstance(e, (AuthRejected, BadRequest))],
+            throw_new_error_on_trip=False,  # the call that trips it raises its own error: CircuitOpen = nothing sent
             listeners=[_BreakerListener(self.breaker_log, self._note, health)])
         self.last_success_at: str | None = None
         self.keys_used: list[str] = []  # cache keys of the current lookup (the runner resets it per track)
@@ -143,10 +181,12 @@ class ApiClient:
     def get_json(self, path: str, params: dict | None = None, headers: dict | Callable[[], dict] | None = None,
                  ttl_for: Callable[[int, object], float] = lambda status, data: 0, cache: bool = True,
                  method: str = "GET", data: dict | None = None) -> ApiResult:
-        """Call ``base_url + path``; cached answers cost no call. Raises ApiError subclasses.
+        """Call ``base_url + path`` (or ``path`` itself when it is an absolute URL, e.g. an OAuth token
+        endpoint on another host); cached answers cost no call. Raises ApiError subclasses.
 
         ``headers`` may be a function, called only when a real request is needed (e.g. to fetch an
-        OAuth token lazily, so a fully cached run makes no token request either)."""
+        OAuth token lazily, so a fully cached run makes no token request either). Its own errors (a
+        token request made through this client) pass through unchanged: they were counted already."""
         params = dict(params or {})
         key = self.cache_key(method, path, params)
         if cache and self.cache is not None and method == "GET":
@@ -155,8 +195,8 @@ class ApiClient:
             if hit is not None:
                 self.stats["cache_hits"] += 1
                 return ApiResult(hit[0], hit[1], True)
+        real_headers = headers() if callable(headers) else (headers or {})
         try:
-            real_headers = headers() if callable(headers) else (headers or {})
             status, body = self.breaker.call(self._fetch_with_retries, method, path, params, real_headers, data)
         except pybreaker.CircuitBreakerError as exc:
             self.stats["short_circuited"] += 1
@@ -179,7 +219,7 @@ class ApiClient:
 
     def cache_key(self, method: str, path: str, params: dict) -> str:
         public = sorted((k, str(v)) for k, v in params.items() if k.lower() not in SECRET_PARAMS)
-        return f"{method} {self.base_url}{path}?{urlencode(public)}"  # a fake's answers never pass for live ones
+        return f"{method} {self._url(path)}?{urlencode(public)}"  # a fake's answers never pass for live ones
 
     def redact(self, text: str) -> str:
         for s in self.secrets:
@@ -194,18 +234,27 @@ class ApiClient:
     def _note(self, message: str) -> None:
         self._log(self.redact(message))
 
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path
+
     def _wait(self, state: RetryCallState) -> float:
+        """The pause before the next try. Pure: tenacity also calls it after the last try."""
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            wait = min(retry_after, self.policy.retry_after_cap_s)
-            self.limiter.push_back(wait)  # everyone sharing this source's limiter waits too
-        else:
-            wait = self._rng.uniform(0, min(self.policy.backoff_max_s,
-                                            self.policy.backoff_base_s * 2 ** (state.attempt_number - 1)))
+            return min(retry_after, self.policy.retry_after_cap_s)
+        return self._rng.uniform(0, min(self.policy.backoff_max_s,
+                                        self.policy.backoff_base_s * 2 ** (state.attempt_number - 1)))
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        """Runs only when a request will really be sent again: count it, and on Retry-After make
+        everyone sharing this source's limiter wait too."""
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        if getattr(exc, "retry_after", None) is not None:
+            self.limiter.push_back(wait)
         self.stats["retries"] += 1
         self._note(f"{self.source}: {exc}; retry in {wait:.2f}s (attempt {state.attempt_number})")
-        return wait
 
     def _fetch_with_retries(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
         attempts = 0
@@ -215,7 +264,8 @@ class ApiClient:
 
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.policy.max_tries), wait=self._wait,
-                                    retry=retry_if_exception(retriable), sleep=self._sleep, reraise=True):
+                                    before_sleep=self._before_retry, retry=retry_if_exception(retriable),
+                                    sleep=self._sleep, reraise=True):
                 with attempt:
                     attempts += 1
                     return self._once(method, path, params, headers, data)
@@ -236,7 +286,7 @@ class ApiClient:
     def _once(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
         self.limiter.acquire()
         self.stats["calls"] += 1
-        url = self.base_url + path
+        url = self._url(path)
         try:
             resp = self.session.request(method, url, params=params, headers=headers, data=data, stream=True,
                                         timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
@@ -264,8 +314,12 @@ class ApiClient:
         if status >= 400 and status != 404:
             raise BadRequest(self.redact(f"{self.source}: HTTP {status} on {path}: {_snippet(content)}"), status)
         try:
-            body = json.loads(content) if content.strip() else None
-        except (ValueError, json.JSONDecodeError):
+            body = loads_bounded(content, self.policy.max_json_depth, self.policy.max_body_bytes) \
+                if content.strip() else None
+        except JsonRefused as exc:  # a hostile shape: the same request would get it again, so no retry
+            self.stats["refused_json"] += 1
+            raise BadResponse(f"{self.source}: answer from {path} refused: {exc} (HTTP {status})", status) from None
+        except ValueError:
             self.stats["invalid_json"] += 1
             raise _Retry(BadResponse, f"{self.source}: invalid JSON from {path} (HTTP {status})", status) from None
         return status, body

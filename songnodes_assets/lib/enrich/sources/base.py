@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ...matching import Candidate, Match, TrackQuery, best_match
+from ...parsing.text import fold
 from ..api_client import ApiClient
 
 DAY = 24 * 3600.0
+MAX_ARTIST_QUERIES = 4  # the joined credit and up to three credited artists
 
 
 @dataclass
@@ -55,6 +58,32 @@ class Source:
     def ttl_for(self, found: bool) -> float:
         return self.config.success_ttl_s if found else self.config.not_found_ttl_s
 
+    def by_artist(self, client: ApiClient, track: TrackQuery, ask: Callable[[str], LookupResult],
+                  joiner: str = " & ") -> LookupResult:
+        """``ask(artist)`` for each of ``query_artists(track)`` in turn, stopping at the first match.
+
+        Guarantees: a one-artist track costs one query, as before; each further query is counted in
+        ``client.stats["artist_fallbacks"]`` (and, like every request, in ``calls``); an ``ApiError``
+        ends the lookup at once (a failure is never reported as "not found"). With no match, the
+        not-found result with the best score is returned, its reason naming the artists tried."""
+        artists = query_artists(track, joiner)
+        if not artists:
+            return LookupResult("not_found", reason="no credited artist to search with")
+        tried: list[str] = []
+        misses: list[LookupResult] = []
+        for artist in artists:
+            if tried:
+                client.stats["artist_fallbacks"] += 1
+            tried.append(artist)
+            result = ask(artist)
+            if result.status != "not_found":
+                return result
+            misses.append(result)
+        best = max(misses, key=lambda r: (r.match.score or 0.0) if r.match else -1.0)
+        if len(tried) > 1:
+            best.reason = f"{best.reason or 'not found'} (artists tried: {' | '.join(tried)})"
+        return best
+
     def decide(self, track: TrackQuery, candidates: list[Candidate]) -> LookupResult:
         m = best_match(track, candidates)
         if m.candidate is None:
@@ -96,6 +125,21 @@ def load_config(source_cls: type[Source]) -> SourceConfig:
         missing_credentials=[k for k, v in creds.items() if not v],
         options=options,
     )
+
+
+def query_artists(track: TrackQuery, joiner: str = " & ") -> list[str]:
+    """The artist strings to search a track's catalogue entry with, in order: the whole credit joined
+    ("A & B"; a catalogue may list the collaboration under that name), then each credited artist.
+    Blanks and repeats (by folded form) dropped; at most ``MAX_ARTIST_QUERIES``."""
+    names = [a.strip() for a in track.artists if a and a.strip()]
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in ([joiner.join(names)] if len(names) > 1 else []) + names:
+        key = fold(name)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out[:MAX_ARTIST_QUERIES]
 
 
 def first(items, default=None):

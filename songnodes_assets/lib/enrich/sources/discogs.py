@@ -1,4 +1,6 @@
-"""Discogs database search (token; 60 req/min authenticated). Labels, catalog numbers, genres and styles."""
+"""Discogs database search (token; 60 req/min authenticated). Labels, catalog numbers, genres and styles.
+
+The ``artist`` filter takes one name: the joined credit is asked first, then each credited artist."""
 
 from ...matching import Candidate, TrackQuery
 from ...parsing.text import fold
@@ -13,8 +15,11 @@ class Discogs(Source):
     credential_env = ("SONGNODES_DISCOGS_TOKEN",)
 
     def lookup(self, client: ApiClient, track: TrackQuery, context: dict) -> LookupResult:
+        return self.by_artist(client, track, lambda artist: self._search(client, track, artist))
+
+    def _search(self, client: ApiClient, track: TrackQuery, artist: str) -> LookupResult:
         token = self.config.credentials["SONGNODES_DISCOGS_TOKEN"]
-        res = client.get_json("/database/search", {"type": "release", "artist": track.artists[0],
+        res = client.get_json("/database/search", {"type": "release", "artist": artist,
                                                    "track": track.search_title, "per_page": "10"},
                               headers={"Authorization": f"Discogs token={token}"},
                               ttl_for=lambda s, d: self.ttl_for(bool(isinstance(d, dict) and d.get("results"))))

@@ -1,5 +1,6 @@
 """GetSongBPM search (api_key; 3000 req/hour, key blocked for an hour when exceeded). BPM and key.
 
+The search takes one artist: the joined credit is asked first, then each credited artist, until a match.
 Shapes: ``tempo`` arrives as a string; ``key_of`` uses the Unicode sharp; "no result" is an object
 (``{"search": {"error": "no result"}}``), not an array; malformed rows (``"key_of": "m"``) exist.
 """
@@ -17,7 +18,10 @@ class GetSongBPM(Source):
     credential_env = ("SONGNODES_GETSONGBPM_API_KEY",)
 
     def lookup(self, client: ApiClient, track: TrackQuery, context: dict) -> LookupResult:
-        params = {"type": "both", "lookup": f"song:{track.title} artist:{track.artists[0]}",
+        return self.by_artist(client, track, lambda artist: self._search(client, track, artist))
+
+    def _search(self, client: ApiClient, track: TrackQuery, artist: str) -> LookupResult:
+        params = {"type": "both", "lookup": f"song:{track.title} artist:{artist}",
                   "api_key": self.config.credentials["SONGNODES_GETSONGBPM_API_KEY"]}
         res = client.get_json("/search/", params,
                               ttl_for=lambda s, d: self.ttl_for(isinstance((d or {}).get("search"), list)

@@ -1,4 +1,6 @@
-"""Last.fm track.getInfo (api_key; ~5 req/s guidance). Tags, duration; errors may arrive inside a 200."""
+"""Last.fm track.getInfo (api_key; ~5 req/s guidance). Tags, duration; errors may arrive inside a 200.
+
+getInfo takes one artist: the joined credit is asked first, then each credited artist, until a match."""
 
 from ...matching import Candidate, TrackQuery
 from ..api_client import ApiClient, AuthRejected, BadResponse, RateLimited
@@ -16,7 +18,10 @@ class LastFm(Source):
     credential_env = ("SONGNODES_LASTFM_API_KEY",)
 
     def lookup(self, client: ApiClient, track: TrackQuery, context: dict) -> LookupResult:
-        params = {"method": "track.getInfo", "artist": track.artists[0], "track": track.search_title,
+        return self.by_artist(client, track, lambda artist: self._get_info(client, track, artist))
+
+    def _get_info(self, client: ApiClient, track: TrackQuery, artist: str) -> LookupResult:
+        params = {"method": "track.getInfo", "artist": artist, "track": track.search_title,
                   "autocorrect": "1", "format": "json", "api_key": self.config.credentials["SONGNODES_LASTFM_API_KEY"]}
 
         def ttl(status, data):

@@ -1,4 +1,7 @@
-"""MusicBrainz WS/2 recording search (1 req/s per IP, descriptive User-Agent, no key)."""
+"""MusicBrainz WS/2 recording search (1 req/s per IP, descriptive User-Agent, no key).
+
+The artist phrase is the whole credit first (space-joined, as before: same tokens as "A & B", same cache
+keys), then each credited artist, so a recording credited to only one of them is found too."""
 
 from ...matching import Candidate, TrackQuery
 from ..api_client import ApiClient, BadResponse
@@ -15,7 +18,10 @@ class MusicBrainz(Source):
     default_interval_s = 1.0
 
     def lookup(self, client: ApiClient, track: TrackQuery, context: dict) -> LookupResult:
-        query = f"recording:{lucene_phrase(track.search_title)} AND artist:{lucene_phrase(' '.join(track.artists))}"
+        return self.by_artist(client, track, lambda artist: self._search(client, track, artist), joiner=" ")
+
+    def _search(self, client: ApiClient, track: TrackQuery, artist: str) -> LookupResult:
+        query = f"recording:{lucene_phrase(track.search_title)} AND artist:{lucene_phrase(artist)}"
         res = client.get_json("/ws/2/recording", {"query": query, "fmt": "json", "limit": "10"},
                               ttl_for=lambda s, d: self.ttl_for(bool(isinstance(d, dict) and d.get("recordings"))))
         data = res.data

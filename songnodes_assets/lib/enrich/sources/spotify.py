@@ -1,19 +1,25 @@
 """Spotify Web API search (OAuth client credentials; rolling 30 s window, 429 + Retry-After).
 
+The token request goes through the same ApiClient as the searches (limiter, retries, breaker, stats)
+and the token is kept until a minute before it expires. A token endpoint that rejects the credentials
+(400 invalid_client, 401, 403) is ``AuthRejected``; one that fails (5xx, timeouts) is a retried
+``ServerError``/``TransportFailure`` that opens the breaker like any other failing call.
+
 Audio features (BPM, key) are closed to new apps since Nov 2024: asked only when
-SONGNODES_SPOTIFY_AUDIO_FEATURES=1, and switched off for the run at the first 403/404.
+SONGNODES_SPOTIFY_AUDIO_FEATURES=1, and switched off for the run at the first 403/404. The ``artist:``
+filter takes one name: the joined credit is asked first, then each credited artist, until a match.
 """
 
+import base64
 import time
-
-import requests
 
 from ...camelot import spotify_key
 from ...matching import Candidate, TrackQuery
-from ..api_client import ApiClient, AuthRejected, BadResponse, TransportFailure
+from ..api_client import ApiClient, AuthRejected, BadRequest, BadResponse
 from .base import LookupResult, Source, first
 
 DEFAULT_AUTH_URL = "https://accounts.spotify.com/api/token"
+TOKEN_MARGIN_S = 60.0  # renew this long before the announced expiry
 
 
 class Spotify(Source):
@@ -29,29 +35,40 @@ class Spotify(Source):
         self.features_on = config.options.get("audio_features", "0").lower() in ("1", "true", "yes", "on")
 
     def _headers(self, client: ApiClient) -> dict:
-        if self._token is None or time.time() > self._token_expires - 60:
-            url = self.config.options.get("auth_url") or DEFAULT_AUTH_URL
-            client.limiter.acquire()
-            client.stats["auth_calls"] += 1
-            try:
-                resp = client.session.post(url, data={"grant_type": "client_credentials"},
-                                           auth=(self.config.credentials["SONGNODES_SPOTIFY_CLIENT_ID"],
-                                                 self.config.credentials["SONGNODES_SPOTIFY_CLIENT_SECRET"]),
-                                           timeout=(client.policy.connect_timeout_s, client.policy.read_timeout_s))
-            except requests.RequestException as exc:
-                raise TransportFailure(f"spotify: token request failed: {type(exc).__name__}") from exc
-            if resp.status_code in (400, 401, 403):
-                raise AuthRejected(f"spotify: token request rejected (HTTP {resp.status_code})", resp.status_code)
-            try:
-                body = resp.json()
-                self._token = body["access_token"]
-                self._token_expires = time.time() + float(body.get("expires_in", 3600))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise BadResponse(f"spotify: token answer without access_token (HTTP {resp.status_code})") from exc
+        if self._token is None or time.time() > self._token_expires - TOKEN_MARGIN_S:
+            self._token, self._token_expires = self._fetch_token(client)
         return {"Authorization": f"Bearer {self._token}"}
 
+    def _fetch_token(self, client: ApiClient) -> tuple[str, float]:
+        url = self.config.options.get("auth_url") or DEFAULT_AUTH_URL
+        creds = self.config.credentials
+        basic = base64.b64encode(f"{creds['SONGNODES_SPOTIFY_CLIENT_ID']}:{creds['SONGNODES_SPOTIFY_CLIENT_SECRET']}"
+                                 .encode()).decode()
+        client.stats["token_requests"] += 1  # each one is also in stats["calls"] (once per try)
+        try:
+            res = client.get_json(url, method="POST", data={"grant_type": "client_credentials"},
+                                  headers={"Authorization": f"Basic {basic}"}, cache=False)
+        except BadRequest as exc:  # 400 invalid_client: the credentials are wrong
+            raise AuthRejected(f"spotify: token request rejected: {exc}", exc.status) from exc
+        body = res.data
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if res.status != 200 or not isinstance(token, str) or not token:
+            raise BadResponse(f"spotify: token answer without access_token (HTTP {res.status})", res.status)
+        try:
+            lifetime = float(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        return token, time.time() + lifetime
+
     def lookup(self, client: ApiClient, track: TrackQuery, context: dict) -> LookupResult:
-        q = f'track:"{track.search_title}" artist:"{track.artists[0]}"'
+        result = self.by_artist(client, track, lambda artist: self._search(client, track, artist))
+        if result.status == "matched" and self.features_on:
+            result.fields.update(self._features(client, result.fields["source_id"]))
+        result.fields.pop("popularity", None)
+        return result
+
+    def _search(self, client: ApiClient, track: TrackQuery, artist: str) -> LookupResult:
+        q = f'track:"{track.search_title}" artist:"{artist}"'
         res = client.get_json("/v1/search", {"q": q, "type": "track", "limit": "10"},
                               headers=lambda: self._headers(client),
                               ttl_for=lambda s, d: self.ttl_for(bool(((d or {}).get("tracks") or {}).get("items"))))
@@ -68,11 +85,7 @@ class Spotify(Source):
                 title=item.get("name") or "", duration_ms=item.get("duration_ms"),
                 isrc=(item.get("external_ids") or {}).get("isrc"),
                 fields={"release_date": album.get("release_date"), "popularity": item.get("popularity")}))
-        result = self.decide(track, cands)
-        if result.status == "matched" and self.features_on:
-            result.fields.update(self._features(client, result.fields["source_id"]))
-        result.fields.pop("popularity", None)
-        return result
+        return self.decide(track, cands)
 
     def _features(self, client: ApiClient, track_id: str) -> dict:
         res = client.get_json(f"/v1/audio-features/{track_id}", headers=lambda: self._headers(client),
