@@ -7,6 +7,7 @@ import dagster as dg
 
 from ...lib.catalog import connect
 from ...lib.enrich.selection import tracks_first_seen
+from ...lib import gold_checks
 from ...lib.gold import merge, priority_from_env, write_graph
 from ...lib.schemas import ENRICHMENT, GOLD_ENRICHED, GOLD_TRANSITION_GRAPH
 from ..automation.conditions import GOLD_FRESHNESS, REFRESH_ON_UPSTREAM
@@ -21,11 +22,13 @@ TRANSITION_GRAPH = dg.AssetKey(["gold", "transition_graph"])
 @dg.asset(
     key=ENRICHED_TRACKS, deps=[SILVER_KEYS["tracks"], *ENRICHMENT_KEYS.values()], partitions_def=daily_partitions,
     group_name="gold", kinds={"parquet"}, automation_condition=REFRESH_ON_UPSTREAM, freshness_policy=GOLD_FRESHNESS,
+    check_specs=[dg.AssetCheckSpec("one_row_per_track", asset=ENRICHED_TRACKS, blocking=True,
+                                   description="Exactly one gold row per track first seen on the date, no more, no less.")],
     description=("One row per track first seen on the date: each field (ISRC, BPM, key/Camelot, genres, label, "
                  "catalog number, release date, duration, source ids) with its source and match score, "
                  "sources_used, status completed (>= 2 sources matched) / partial (1) / failed (0)."),
 )
-def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake = lakehouse.get()
     partition = context.partition_key
     tracks = tracks_first_seen(lake, partition)
@@ -41,19 +44,36 @@ def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
                 for f in ("isrc", "bpm", "camelot", "label", "release_date")}
     coverage["genres_coverage_pct"] = round(100.0 * float(gold["genres"].map(len).gt(0).sum()) / n, 1)
     status = gold["status"].value_counts().to_dict()
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "row_count": len(gold), "completed": int(status.get("completed", 0)), "partial": int(status.get("partial", 0)),
         "failed": int(status.get("failed", 0)), "sources_missing": dg.MetadataValue.json(missing), **coverage,
         "path": str(path)})
+    problems = gold_checks.duplicate_track_ids(gold) + gold_checks.missing_tracks(tracks["track_id"], gold)
+    yield _result("one_row_per_track", problems)
+
+
+def _result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.ERROR, **metadata) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(check_name=name, passed=not problems, severity=severity,
+                               description="; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)"
+                                                                       if len(problems) > 5 else "") or "ok",
+                               metadata={"violations": len(problems), **metadata})
 
 
 @dg.asset(
     key=TRANSITION_GRAPH, deps=[SILVER_KEYS["transitions"], ENRICHED_TRACKS], group_name="gold",
     kinds={"parquet", "csv"}, automation_condition=REFRESH_ON_UPSTREAM, freshness_policy=GOLD_FRESHNESS,
+    check_specs=[
+        dg.AssetCheckSpec("exports_consistent", asset=TRANSITION_GRAPH, blocking=True,
+                          description="parquet, CSV and GraphML exports hold the same nodes and edges; no temp file left."),
+        dg.AssetCheckSpec("endpoints_are_nodes", asset=TRANSITION_GRAPH, blocking=True,
+                          description="Every edge endpoint is a node of the graph."),
+        dg.AssetCheckSpec("endpoints_enriched", asset=TRANSITION_GRAPH,
+                          description="Share of nodes without a gold row (their date's gold not built yet); warning."),
+    ],
     description=("All DJ transitions (weight = distinct playlists) with both tracks' enriched attributes, "
                  "exported as parquet, CSV and GraphML under <lakehouse>/gold/transition_graph/."),
 )
-def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> dg.MaterializeResult:
+def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake = lakehouse.get()
     con = connect(lake.root)
     edges = con.execute("""
@@ -76,7 +96,15 @@ def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
         ORDER BY s.track_id""").df()
     edges = GOLD_TRANSITION_GRAPH.conform(edges)
     GOLD_TRANSITION_GRAPH.validate(edges)
-    paths = write_graph(nodes, edges, lake.table_dir(GOLD_TRANSITION_GRAPH))
-    return dg.MaterializeResult(metadata={
+    out_dir = lake.table_dir(GOLD_TRANSITION_GRAPH)
+    paths = write_graph(nodes, edges, out_dir)
+    unenriched = int(nodes["enrichment_status"].isna().sum()) if len(nodes) else 0
+    yield dg.MaterializeResult(metadata={
         "edges": len(edges), "nodes": len(nodes), "max_weight": int(edges["weight"].max()) if len(edges) else 0,
-        "files": dg.MetadataValue.json(paths)})
+        "nodes_without_gold_row": unenriched, "files": dg.MetadataValue.json(paths)})
+    yield _result("exports_consistent", gold_checks.export_problems(out_dir, len(nodes), len(edges)),
+                  **{k: v for k, v in gold_checks.export_counts(out_dir).items()})
+    yield _result("endpoints_are_nodes", gold_checks.dangling_endpoints(nodes, edges))
+    share = unenriched / len(nodes) if len(nodes) else 0.0
+    yield _result("endpoints_enriched", [f"{unenriched} of {len(nodes)} nodes have no gold row"] if share > 0.1 else [],
+                  severity=dg.AssetCheckSeverity.WARN, share_without_gold_row=round(share, 4))
