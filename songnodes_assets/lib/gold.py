@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import uuid
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import numpy as np
 import pandas as pd
 
 from .camelot import camelot, key_name
+from .lakehouse import PARTIAL_SUFFIX, Lakehouse, Staged
 from .schemas import GOLD_ENRICHED
 
 # Field -> sources in priority order ("tracklist" = what the DJ tracklist itself said).
@@ -130,45 +134,94 @@ def _dedupe(values) -> list[str]:
 
 
 def write_graph(nodes: pd.DataFrame, edges: pd.DataFrame, out_dir: Path, graphml: bool = True) -> dict[str, str]:
-    """Write nodes/edges as parquet and CSV (and GraphML), each file atomically. Returns the paths."""
+    """Write nodes/edges as parquet and CSV (and GraphML); returns the paths.
+
+    All files are written (and fsynced) to hidden temp files first, then published back to back with
+    ``os.replace``. If any writer fails, every temp file is removed and the previous exports stay as
+    they were: the set of exports changes together or not at all (short of a crash between renames)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
-
-    def publish(name: str, writer) -> None:
-        tmp = out_dir / f"_{name}.partial"
-        writer(tmp)
-        os.replace(tmp, out_dir / name)
-        paths[name] = str(out_dir / name)
-
-    flat_nodes = nodes.copy()
-    for col in flat_nodes.columns:
-        if flat_nodes[col].map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist")).any():
-            flat_nodes[col] = flat_nodes[col].map(lambda v: "; ".join(map(str, list(v))) if v is not None else "")
-    publish("nodes.parquet", lambda p: nodes.to_parquet(p, index=False))
-    publish("edges.parquet", lambda p: edges.to_parquet(p, index=False))
-    publish("nodes.csv", lambda p: flat_nodes.to_csv(p, index=False))
-    publish("edges.csv", lambda p: edges.to_csv(p, index=False))
+    Lakehouse._sweep_partials(out_dir)
+    flat_nodes = _flatten_lists(nodes)
+    writers = {
+        "nodes.parquet": lambda p: nodes.to_parquet(p, index=False),
+        "edges.parquet": lambda p: edges.to_parquet(p, index=False),
+        "nodes.csv": lambda p: flat_nodes.to_csv(p, index=False),
+        "edges.csv": lambda p: edges.to_csv(p, index=False),
+    }
     if graphml:
-        publish("transition_graph.graphml", lambda p: _write_graphml(flat_nodes, edges, p))
-    return paths
+        writers["transition_graph.graphml"] = lambda p: _write_graphml(flat_nodes, edges, p)
+    staged: list[Staged] = []
+    try:
+        for name, writer in writers.items():
+            (out_dir / f"_{name}{PARTIAL_SUFFIX}").unlink(missing_ok=True)  # left by the old one-by-one writer
+            staged.append(Staged(out_dir / f"_{uuid.uuid4().hex}{PARTIAL_SUFFIX}", out_dir / name))
+            writer(staged[-1].tmp)
+            with open(staged[-1].tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        return {p.name: str(p) for p in Lakehouse.publish(staged)}
+    finally:
+        Lakehouse.discard(staged)  # temp files not published (all of them after a failure)
+
+
+def _listlike(value) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
+def _missing(value) -> bool:
+    """None, NaN, NaT, pd.NA (never ambiguous: lists are not missing)."""
+    if _listlike(value):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _flatten_lists(nodes: pd.DataFrame) -> pd.DataFrame:
+    """List columns as "a; b" text (None where the value is missing), for CSV and GraphML."""
+    flat = nodes.copy()
+    for col in flat.columns:
+        if flat[col].map(_listlike).any():
+            flat[col] = flat[col].map(lambda v: "; ".join(str(x) for x in v if not _missing(x)) if _listlike(v)
+                                      else None if _missing(v) else str(v))
+    return flat
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(value) -> str:
+    """Text safe in an XML element or double-quoted attribute (characters XML forbids are dropped)."""
+    return escape(_XML_INVALID.sub("", str(value)), {'"': "&quot;"})
+
+
+def _graphml_type(column: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(column):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(column):
+        return "long"
+    return "double" if pd.api.types.is_float_dtype(column) else "string"
 
 
 def _write_graphml(nodes: pd.DataFrame, edges: pd.DataFrame, path: Path) -> None:
-    node_attrs = [c for c in nodes.columns if c != "track_id"]
+    """One <node> per row of ``nodes``, one <edge> per row of ``edges``; a missing or empty attribute
+    is left out (GraphML: the key has no value for that node)."""
+    types = {c: _graphml_type(nodes[c]) for c in nodes.columns if c != "track_id"}
     with open(path, "w", encoding="utf-8") as fh:
         fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n')
-        for c in node_attrs:
-            fh.write(f'  <key id="{escape(c)}" for="node" attr.name="{escape(c)}" attr.type="string"/>\n')
+        for c, kind in types.items():
+            fh.write(f'  <key id="{_xml(c)}" for="node" attr.name="{_xml(c)}" attr.type="{kind}"/>\n')
         fh.write('  <key id="weight" for="edge" attr.name="weight" attr.type="int"/>\n')
         fh.write('  <graph id="transitions" edgedefault="directed">\n')
-        for r in nodes.itertuples(index=False):
-            fh.write(f'    <node id="{escape(str(r.track_id))}">')
-            for c in node_attrs:
-                v = getattr(r, c)
-                if v is not None and not (isinstance(v, float) and pd.isna(v)) and v != "":
-                    fh.write(f'<data key="{escape(c)}">{escape(str(v))}</data>')
+        for r in nodes.to_dict("records"):
+            fh.write(f'    <node id="{_xml(r["track_id"])}">')
+            for c, kind in types.items():
+                v = r[c]
+                if not _missing(v) and not (isinstance(v, str) and v == ""):
+                    text = str(bool(v)).lower() if kind == "boolean" else v
+                    fh.write(f'<data key="{_xml(c)}">{_xml(text)}</data>')
             fh.write("</node>\n")
         for i, r in enumerate(edges.itertuples(index=False)):
-            fh.write(f'    <edge id="e{i}" source="{escape(r.from_track_id)}" target="{escape(r.to_track_id)}">'
+            fh.write(f'    <edge id="e{i}" source="{_xml(r.from_track_id)}" target="{_xml(r.to_track_id)}">'
                      f'<data key="weight">{int(r.weight)}</data></edge>\n')
         fh.write("  </graph>\n</graphml>\n")

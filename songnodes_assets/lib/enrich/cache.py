@@ -13,30 +13,38 @@ import json
 import os
 import sqlite3
 import time
-from pathlib import Path
+from typing import Callable
 
-from .sqlite_state import connect
+from .sqlite_state import StateFile
+
+SCHEMA = ("CREATE TABLE IF NOT EXISTS responses (source TEXT, key TEXT, status INTEGER, body TEXT, "
+          "stored_at REAL, expires_at REAL, PRIMARY KEY (source, key))")
 
 
 class ResponseCache:
-    def __init__(self, path: str | os.PathLike, clock=time.time):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
-        with self._connect() as con:
-            con.execute("CREATE TABLE IF NOT EXISTS responses (source TEXT, key TEXT, status INTEGER, body TEXT, "
-                        "stored_at REAL, expires_at REAL, PRIMARY KEY (source, key))")
+    """A corrupt file is moved aside and rebuilt empty (see ``sqlite_state``). When the file cannot be
+    read or written (disk full, read-only, I/O error) ``get`` misses and ``put``/``delete`` do nothing:
+    one warning names the file, and lookups carry on uncached. ``count`` raises, naming the file."""
 
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path)  # WAL + NORMAL: durable across crashes, no fsync per write
+    def __init__(self, path: str | os.PathLike, clock=time.time, log: Callable[[str], None] | None = None):
+        self._db = StateFile(path, SCHEMA, log=log)  # WAL + NORMAL: durable across crashes, no fsync per write
+        self.path = self._db.path
+        self._clock = clock
+        self._warned = False
+        self._quietly(lambda con: None)
+
+    def _quietly(self, fn, default=None):
+        try:
+            return self._db.run(fn)
+        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file
+            if not self._warned:
+                self._warned = True
+                self._db.warn(f"response cache unusable, carrying on without it: {exc}")
+            return default
 
     def get(self, source: str, key: str) -> tuple[int, object] | None:
-        con = self._connect()
-        try:
-            row = con.execute("SELECT status, body, expires_at FROM responses WHERE source = ? AND key = ?",
-                              (source, key)).fetchone()
-        finally:
-            con.close()
+        row = self._quietly(lambda con: con.execute(
+            "SELECT status, body, expires_at FROM responses WHERE source = ? AND key = ?", (source, key)).fetchone())
         if row is None or row[2] < self._clock():
             return None
         return row[0], json.loads(row[1])
@@ -45,29 +53,25 @@ class ResponseCache:
         if ttl_s <= 0:
             return
         now = self._clock()
-        con = self._connect()
-        try:
+        row = (source, key, status, json.dumps(body), now, now + ttl_s)
+
+        def write(con):
             with con:
-                con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
-                            (source, key, status, json.dumps(body), now, now + ttl_s))
-        finally:
-            con.close()
+                con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
+
+        self._quietly(write)
 
     def delete(self, source: str, keys: list[str]) -> None:
         """Forget answers (e.g. ones a lookup could not read: the next run asks again)."""
         if not keys:
             return
-        con = self._connect()
-        try:
+
+        def write(con):
             with con:
                 con.executemany("DELETE FROM responses WHERE source = ? AND key = ?", [(source, k) for k in keys])
-        finally:
-            con.close()
+
+        self._quietly(write)
 
     def count(self, source: str | None = None) -> int:
-        con = self._connect()
-        try:
-            q = "SELECT count(*) FROM responses" + (" WHERE source = ?" if source else "")
-            return con.execute(q, (source,) if source else ()).fetchone()[0]
-        finally:
-            con.close()
+        q = "SELECT count(*) FROM responses" + (" WHERE source = ?" if source else "")
+        return self._db.run(lambda con: con.execute(q, (source,) if source else ()).fetchone()[0])

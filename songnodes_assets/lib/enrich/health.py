@@ -1,40 +1,51 @@
 """Per-source health that outlives a run (SQLite beside the cache): circuit breaker state and when it
-opened, last successful and last failed call. The alert sensors read it."""
+opened, last successful and last failed call. The alert sensors read it.
+
+A corrupt file is moved aside and rebuilt empty (see ``sqlite_state``). Writes are advisory: when the
+file cannot be written (disk full, read-only) one warning names it and the lookups carry on; the
+missing "last success" then shows up in the alert sensors. ``get`` raises, naming the file."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 import time
-from pathlib import Path
+from typing import Callable
 
-from .sqlite_state import connect
+from .sqlite_state import StateFile
+
+SCHEMA = ("CREATE TABLE IF NOT EXISTS health (source TEXT PRIMARY KEY, breaker_state TEXT, "
+          "opened_at REAL, closed_at REAL, last_success_at REAL, last_failure_at REAL)")
 
 
 class SourceHealth:
-    def __init__(self, path: str | os.PathLike, clock=time.time):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: str | os.PathLike, clock=time.time, log: Callable[[str], None] | None = None):
+        self._db = StateFile(path, SCHEMA, log=log)
+        self.path = self._db.path
         self._clock = clock
-        with self._connect() as con:
-            con.execute("CREATE TABLE IF NOT EXISTS health (source TEXT PRIMARY KEY, breaker_state TEXT, "
-                        "opened_at REAL, closed_at REAL, last_success_at REAL, last_failure_at REAL)")
+        self._warned = False
+        self._advisory(lambda: self._db.run(lambda con: None))
         self._last_success_write: dict[str, float] = {}
 
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path)
+    def _advisory(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file
+            if not self._warned:
+                self._warned = True
+                self._db.warn(f"source health not recorded, carrying on: {exc}")
 
     def _upsert(self, source: str, **values) -> None:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         updates = ", ".join(f"{k} = excluded.{k}" for k in values)
-        con = self._connect()
-        try:
+
+        def write(con) -> None:
             with con:
                 con.execute(f"INSERT INTO health (source, {cols}) VALUES (?, {marks}) "  # noqa: S608 (column names are ours)
                             f"ON CONFLICT(source) DO UPDATE SET {updates}", (source, *values.values()))
-        finally:
-            con.close()
+
+        self._advisory(lambda: self._db.run(write))
 
     def breaker_opened(self, source: str) -> None:
         self._upsert(source, breaker_state="open", opened_at=self._clock())
@@ -47,20 +58,23 @@ class SourceHealth:
         if now - self._last_success_write.get(source, 0.0) < 5.0:  # at most one write every 5 s
             return
         self._last_success_write[source] = now
-        row = self.get(source)
-        if row and row.get("breaker_state") == "open":  # a success means the breaker is closed again
-            self._upsert(source, breaker_state="closed", closed_at=now, last_success_at=now)
-        else:
-            self._upsert(source, last_success_at=now)
+
+        def record() -> None:
+            row = self.get(source)
+            if row and row.get("breaker_state") == "open":  # a success means the breaker is closed again
+                self._upsert(source, breaker_state="closed", closed_at=now, last_success_at=now)
+            else:
+                self._upsert(source, last_success_at=now)
+
+        self._advisory(record)
 
     def failure(self, source: str) -> None:
         self._upsert(source, last_failure_at=self._clock())
 
     def get(self, source: str) -> dict | None:
-        con = self._connect()
-        try:
+        def read(con) -> dict | None:
             con.row_factory = sqlite3.Row
             row = con.execute("SELECT * FROM health WHERE source = ?", (source,)).fetchone()
-        finally:
-            con.close()
-        return dict(row) if row else None
+            return dict(row) if row else None
+
+        return self._db.run(read)

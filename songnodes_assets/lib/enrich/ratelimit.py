@@ -12,45 +12,45 @@ burst through at the window edge; exact spacing is simpler to reason about and t
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
-from pathlib import Path
+from typing import Callable
 
-from .sqlite_state import connect
+from .sqlite_state import StateFile
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS slots (key TEXT PRIMARY KEY, next_free REAL NOT NULL)"
 
 
 class SharedRateLimiter:
-    def __init__(self, path: str | os.PathLike, key: str, interval_s: float, sleep=time.sleep, clock=time.time):
-        self.path = Path(path)
+    """A corrupt file is moved aside and rebuilt empty (the schedule restarts from now). A file that
+    cannot be written (disk full, read-only) raises ``sqlite3.OperationalError`` naming it: going on
+    without the shared schedule would break the quota."""
+
+    def __init__(self, path: str | os.PathLike, key: str, interval_s: float, sleep=time.sleep, clock=time.time,
+                 log: Callable[[str], None] | None = None):
+        # synchronous OFF: losing the last slot is harmless
+        self._db = StateFile(path, SCHEMA, synchronous="OFF", autocommit=True, log=log)
+        self.path = self._db.path
         self.key = key
         self.interval_s = max(0.0, float(interval_s))
         self._sleep = sleep
         self._clock = clock
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("CREATE TABLE IF NOT EXISTS slots (key TEXT PRIMARY KEY, next_free REAL NOT NULL)")
+        self._db.run(lambda con: None)
         self.waited_s = 0.0
-
-    def _connect(self) -> sqlite3.Connection:
-        return connect(self.path, synchronous="OFF", autocommit=True)  # losing the last slot is harmless
 
     def reserve(self) -> float:
         """Reserve the next slot; returns the wall-clock time at which the caller may send."""
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+
+        def take(con) -> float:
+            con.execute("BEGIN IMMEDIATE")  # an error closes the connection, which rolls back
             row = con.execute("SELECT next_free FROM slots WHERE key = ?", (self.key,)).fetchone()
             now = self._clock()
             slot = max(now, row[0] if row else now)
             con.execute("INSERT INTO slots(key, next_free) VALUES (?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET next_free = excluded.next_free", (self.key, slot + self.interval_s))
             con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK") if con.in_transaction else None
-            raise
-        finally:
-            con.close()
-        return slot
+            return slot
+
+        return self._db.run(take)
 
     def acquire(self) -> float:
         """Block until this caller's slot; returns the seconds waited."""
@@ -64,12 +64,11 @@ class SharedRateLimiter:
 
     def push_back(self, seconds: float) -> None:
         """Make every caller wait at least ``seconds`` from now (a server said Retry-After)."""
-        con = self._connect()
-        try:
+
+        def push(con) -> None:
             con.execute("BEGIN IMMEDIATE")
-            target = self._clock() + seconds
             con.execute("INSERT INTO slots(key, next_free) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                        "next_free = max(next_free, excluded.next_free)", (self.key, target))
+                        "next_free = max(next_free, excluded.next_free)", (self.key, self._clock() + seconds))
             con.execute("COMMIT")
-        finally:
-            con.close()
+
+        self._db.run(push)
