@@ -1,9 +1,19 @@
 """Dagster entry point (workspace.yaml loads ``defs``): assets, checks, jobs and resources.
 
-Resources are built from ``SONGNODES_*`` environment variables when this module is loaded.
+Resources are built from ``SONGNODES_*`` environment variables when this module is loaded. On the demo's
+home (``songnodes demo``) unset remotes point to a closed local port and automation is paused (demo_home).
 """
+# ruff: noqa: E402
+
+import logging
 
 import dagster as dg
+
+from . import demo_home
+
+_DEMO = demo_home.apply_defaults()  # before any setting is read: a demo home never reaches live hosts
+if _DEMO is not None:
+    logging.getLogger("songnodes").warning(demo_home.BANNER.format(home=_DEMO["home"]))
 
 from .defs.automation.alert_sensors import alert_sensors
 from .defs.automation.conditions import automation_sensor

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from .demo_home import write_marker
+
 DEMO_DAGSTER_YAML = """\
 # Local instance for `songnodes demo` and `make ui` (SQLite storage under this folder).
 telemetry:
@@ -23,12 +25,37 @@ def prepare_home(home: Path) -> Path:
     dagster_home.mkdir(parents=True, exist_ok=True)
     cfg = dagster_home / "dagster.yaml"
     if not cfg.exists():
-        cfg.write_text(DEMO_DAGSTER_YAML, encoding="utf-8")
+        tmp = cfg.with_name(f".dagster.yaml.{os.getpid()}")
+        tmp.write_text(DEMO_DAGSTER_YAML, encoding="utf-8")
+        os.replace(tmp, cfg)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home
 
 
+def _pools_free(instance, out) -> bool:
+    """Free the slots of runs whose process is gone; refuse (never block silently) when a live run holds one."""
+    from .instance_care import live_holders, release_dead_runs
+    from .lib.enrich.sources import SOURCES
+
+    release_dead_runs(instance, log=out)
+    busy = live_holders(instance, {"mixesdb", *(f"api_{s}" for s in SOURCES)})
+    for h in busy:
+        print(f"pool {h.pool!r} is held by run {h.run_id} (step {h.step_key}, pid {h.pid}, still running): wait for it "
+              f"to finish, or terminate it in the UI (Runs -> the run -> Terminate) and run the demo again",
+              file=sys.stderr)
+    return not busy
+
+
 def run_demo(partition: str | None = None, home: str | None = None, out=print) -> int:
+    from .instance_care import home_lock
+
+    home_path = Path(home or os.environ.get("SONGNODES_HOME") or ".songnodes").resolve()
+    dagster_home = prepare_home(home_path)
+    with home_lock(dagster_home, log=out):
+        return _run_locked(dagster_home, home_path, partition, out)
+
+
+def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out) -> int:
     import dagster as dg
 
     from .defs.jobs import GOLD_JOB_NAME, MAIN_JOB_NAME
@@ -38,11 +65,11 @@ def run_demo(partition: str | None = None, home: str | None = None, out=print) -
     from .sample_site.server import SampleSite
     from .settings import Settings
 
-    home_path = Path(home or os.environ.get("SONGNODES_HOME") or ".songnodes").resolve()
-    dagster_home = prepare_home(home_path)
     partition = partition or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    os.environ["SONGNODES_DEMO_RUNNING"] = "1"  # the demo sets its own remotes (demo_home.apply_defaults)
     os.environ.setdefault("SONGNODES_LAKEHOUSE_ROOT", str(home_path / "lakehouse"))
     os.environ.setdefault("SONGNODES_CACHE_DIR", str(home_path / "cache"))
+    write_marker(dagster_home, os.environ["SONGNODES_LAKEHOUSE_ROOT"], os.environ["SONGNODES_CACHE_DIR"])
     with SampleSite() as site, FakeApis() as apis:
         base = site.base_url
         os.environ["SONGNODES_MIXESDB_BASE_URL"] = base
@@ -62,6 +89,8 @@ def run_demo(partition: str | None = None, home: str | None = None, out=print) -
         out(f"partition:    {partition}")
         defs = build_definitions(settings)
         with dg.DagsterInstance.get() as instance:
+            if not _pools_free(instance, out):
+                return 1
             result = defs.resolve_job_def(MAIN_JOB_NAME).execute_in_process(
                 instance=instance, partition_key=partition, raise_on_error=False)
             out(f"run {result.run_id} ({MAIN_JOB_NAME}): {'SUCCESS' if result.success else 'FAILURE'} "

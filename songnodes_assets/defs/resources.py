@@ -80,7 +80,9 @@ class EnrichmentResource(dg.ConfigurableResource):
     max_tries: int
     backoff_s: float
 
-    def client(self, source_config, log=None):
+    def client(self, source_config, log=None, warn=None):
+        """An API client for one source; ``warn`` receives state-file warnings (a corrupt cache moved aside,
+        a full disk) naming the file."""
         from pathlib import Path
 
         from ..lib.enrich.api_client import ApiClient, RetryPolicy
@@ -91,12 +93,13 @@ class EnrichmentResource(dg.ConfigurableResource):
         state = Path(self.cache_dir)
         return ApiClient(
             source_config.name, source_config.base_url,
-            limiter=SharedRateLimiter(state / "ratelimit.sqlite", source_config.name, source_config.min_interval_s),
-            cache=ResponseCache(state / "responses.sqlite"), user_agent=self.user_agent,
+            limiter=SharedRateLimiter(state / "ratelimit.sqlite", source_config.name, source_config.min_interval_s,
+                                      log=warn),
+            cache=ResponseCache(state / "responses.sqlite", log=warn), user_agent=self.user_agent,
             policy=RetryPolicy(connect_timeout_s=min(5.0, self.timeout_s), read_timeout_s=self.timeout_s,
                                max_tries=self.max_tries, backoff_base_s=self.backoff_s),
             breaker_fail_max=self.breaker_fail_max, breaker_reset_s=self.breaker_reset_s,
-            secrets=source_config.secrets, log=log, health=SourceHealth(state / "health.sqlite"))
+            secrets=source_config.secrets, log=log, health=SourceHealth(state / "health.sqlite", log=warn))
 
 
 def resources_from_settings(settings: Settings) -> dict:

@@ -4,6 +4,12 @@ import datetime as dt
 
 import dagster as dg
 
+from ...demo_home import demo_home
+
+# On the demo's home nothing starts by itself (the demo's sample site and fake APIs are gone): see demo_home.
+ON_DEMO_HOME = demo_home() is not None
+DEFAULT_RUNNING = dg.DefaultSensorStatus.STOPPED if ON_DEMO_HOME else dg.DefaultSensorStatus.RUNNING
+
 _UPDATED = dg.AutomationCondition.any_deps_updated().since_last_handled()
 _QUIET = ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
 
@@ -27,6 +33,8 @@ GOLD_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=4
 # Dagster's default automation sensor starts STOPPED; this one runs by default so silver, enrichment and
 # gold really follow their upstreams (in `dagster dev`, and with dagster-daemon in production).
 automation_sensor = dg.AutomationConditionSensorDefinition(
-    "songnodes_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING,
+    "songnodes_automation", target=dg.AssetSelection.all(), default_status=DEFAULT_RUNNING,
     minimum_interval_seconds=60,
-    description="Evaluates the declarative automation conditions of silver, enrichment and gold.")
+    description="Evaluates the declarative automation conditions of silver, enrichment and gold."
+                + (" PAUSED on this demo home (start it only after pointing the sources at real hosts)."
+                   if ON_DEMO_HOME else ""))

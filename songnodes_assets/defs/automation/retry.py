@@ -9,6 +9,8 @@ import time
 
 import dagster as dg
 
+from .conditions import DEFAULT_RUNNING
+
 from ...lib.enrich.sources import SOURCES
 from ...lib.lakehouse import Lakehouse
 from ...lib.schemas import ENRICHMENT
@@ -43,7 +45,7 @@ def partitions_needing_repair(instance: dg.DagsterInstance, lake: Lakehouse, sou
 
 
 @dg.sensor(
-    name="retry_failed_enrichments", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
+    name="retry_failed_enrichments", minimum_interval_seconds=300, default_status=DEFAULT_RUNNING,
     target=dg.AssetSelection.groups("enrichment"),
     description=("Requests a run for each enrichment partition that failed or holds retriable failures (last "
                  "SONGNODES_RETRY_LOOKBACK_DAYS days), at most one partition per source per tick and not more "

@@ -81,7 +81,7 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
                                                  "source_state": skip[0], "reason": skip[1]})
             yield from _skipped_checks(skip[1])
             return
-        client = enrichment.client(config, log=context.log.info)
+        client = enrichment.client(config, log=context.log.info, warn=context.log.warning)
         ctx = {}
         if source_cls.needs_mbid:
             mb = lake.read(ENRICHMENT["musicbrainz"], partition)

@@ -64,7 +64,7 @@ def _result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.ERROR
     kinds={"parquet", "csv"}, automation_condition=REFRESH_ON_UPSTREAM, freshness_policy=GOLD_FRESHNESS,
     check_specs=[
         dg.AssetCheckSpec("exports_consistent", asset=TRANSITION_GRAPH, blocking=True,
-                          description="parquet, CSV and GraphML exports hold the same nodes and edges; no temp file left."),
+                          description="parquet, CSV and GraphML exports hold the same nodes and edges."),
         dg.AssetCheckSpec("endpoints_are_nodes", asset=TRANSITION_GRAPH, blocking=True,
                           description="Every edge endpoint is a node of the graph."),
         dg.AssetCheckSpec("endpoints_enriched", asset=TRANSITION_GRAPH,

@@ -1,0 +1,58 @@
+"""The demo's Dagster home stays the demo: ``songnodes demo`` marks its home, and definitions loaded on a
+marked home (``make ui``, ``dagster dev`` with that DAGSTER_HOME) never reach a live host on their own.
+
+On a demo home: the lakehouse and cache default to the demo's folders; every remote whose URL is not set
+explicitly points to a closed local port (the demo's sample site and fake APIs only live while
+``songnodes demo`` runs); the automation and retry sensors start STOPPED. Set any SONGNODES_*_BASE_URL to
+override; nothing is read from a web page."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+MARKER = "songnodes_demo.json"
+OFFLINE_URL = "http://127.0.0.1:9"  # discard port: connections are refused at once
+REMOTES = ("MIXESDB", "MUSICBRAINZ", "SPOTIFY", "LASTFM", "DISCOGS", "GETSONGBPM", "ACOUSTICBRAINZ")
+BANNER = ("demo home ({home}): automation and retries are paused and every remote points to a closed local "
+          "port, so nothing here re-runs against live hosts; `make demo` refreshes the demo data")
+
+
+def marker_path(dagster_home: str | os.PathLike) -> Path:
+    return Path(dagster_home) / MARKER
+
+
+def write_marker(dagster_home: Path, lakehouse_root: str, cache_dir: str) -> None:
+    tmp = marker_path(dagster_home).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"lakehouse_root": lakehouse_root, "cache_dir": cache_dir}, indent=2), encoding="utf-8")
+    os.replace(tmp, marker_path(dagster_home))
+
+
+def demo_home() -> dict | None:
+    """The marker of the current DAGSTER_HOME when it is a demo home (unreadable marker: still a demo home)."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home or not marker_path(home).is_file():
+        return None
+    try:
+        data = json.loads(marker_path(home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    return {"home": home, **(data if isinstance(data, dict) else {})}
+
+
+def apply_defaults(environ=os.environ) -> dict | None:
+    """On a demo home (and not while the demo itself runs), fill unset variables with the offline defaults."""
+    info = demo_home()
+    if info is None or environ.get("SONGNODES_DEMO_RUNNING") == "1":
+        return None
+    for name in REMOTES:
+        key = f"SONGNODES_{name}_BASE_URL"
+        if not environ.get(key, "").strip():
+            environ[key] = OFFLINE_URL
+    if not environ.get("SONGNODES_SPOTIFY_AUTH_URL", "").strip():
+        environ["SONGNODES_SPOTIFY_AUTH_URL"] = OFFLINE_URL + "/api/token"
+    for key, field in (("SONGNODES_LAKEHOUSE_ROOT", "lakehouse_root"), ("SONGNODES_CACHE_DIR", "cache_dir")):
+        if not environ.get(key, "").strip() and isinstance(info.get(field), str):
+            environ[key] = info[field]
+    return info

@@ -1,0 +1,107 @@
+"""The demo, repeated and interrupted: identical counts every time, no self-loops, two demos at once on a
+fresh home, a killed demo's pool slot freed by the next one, and a demo home that never goes live."""
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
+
+REPO = Path(__file__).resolve().parents[1]
+SONGNODES = Path(sys.executable).parent / "songnodes"
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SONGNODES_", "DAGSTER_HOME"))}
+    return {**env, **extra}
+
+
+def _counts(stdout: str) -> dict[str, int]:
+    block = stdout.split("rows per table:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(\S+)\s+(\d+)$", block, re.M)}
+
+
+def _demo(home: Path, **popen):
+    return subprocess.Popen([str(SONGNODES), "demo", "--home", str(home), "--date", "2024-05-01"], cwd=REPO,
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_two_demos_at_once_then_a_third_give_identical_counts_and_no_self_loops(tmp_path):
+    home = tmp_path / "demo"
+    first, second = _demo(home), _demo(home)  # a fresh home, created by two processes at once
+    outs = [p.communicate(timeout=240) for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outs
+    assert any("waiting for it to finish" in o[0] for o in outs)
+    third = _demo(home)
+    outs.append(third.communicate(timeout=240))
+    assert third.returncode == 0, outs[-1]
+    counts = [_counts(o[0]) for o in outs]
+    assert counts[0] == counts[1] == counts[2] and counts[0]["silver.playlists"] == 12
+    for db in (home / "dagster_home" / "storage").rglob("*.db"):
+        with sqlite3.connect(db) as con:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "alembic_version" in tables:
+                assert con.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1, db
+    sql = subprocess.run([str(SONGNODES), "sql", "SELECT count(*) FILTER (WHERE from_track_id = to_track_id) AS loops "
+                          "FROM silver.transitions", "--format", "csv"], cwd=REPO, capture_output=True, text=True,
+                         env=_env(SONGNODES_LAKEHOUSE_ROOT=str(home / "lakehouse")))
+    assert sql.stdout.split() == ["loops", "0"], sql
+
+
+def test_definitions_on_a_demo_home_stay_offline_and_paused(tmp_path):
+    home = tmp_path / "demo"
+    assert _demo(home).wait(timeout=240) == 0
+    probe = ("import json; from songnodes_assets.definitions import defs; from songnodes_assets.settings import Settings;"
+             "from songnodes_assets.lib.enrich.sources.base import load_config; from songnodes_assets.lib.enrich.sources "
+             "import SOURCES; s = Settings.from_env();"
+             "print(json.dumps({'sensors': {x.name: x.default_status.value for x in defs.sensors},"
+             "'base': s.mixesdb_base_url, 'lake': s.lakehouse_root,"
+             "'apis': sorted({load_config(c).base_url for c in SOURCES.values()})}))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                         env=_env(DAGSTER_HOME=str(home / "dagster_home")))
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info["sensors"]["songnodes_automation"] == "STOPPED"
+    assert info["sensors"]["retry_failed_enrichments"] == "STOPPED"
+    assert info["sensors"]["alert_run_failures"] == "RUNNING"  # alerts read the instance only
+    assert info["base"] == "http://127.0.0.1:9" and info["apis"] == ["http://127.0.0.1:9"]
+    assert info["lake"] == str(home / "lakehouse")
+    assert "demo home" in out.stderr and "paused" in out.stderr
+
+
+def test_a_killed_demo_does_not_hold_its_pool_slot(tmp_path):
+    home = tmp_path / "demo"
+    dagster_home = home / "dagster_home"
+    proc = subprocess.Popen([str(SONGNODES), "demo", "--home", str(home), "--date", "2024-05-01"], cwd=REPO,
+                            env=_env(SONGNODES_MIN_INTERVAL_S="1"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    claimed = False
+    while time.time() < deadline and not claimed:
+        time.sleep(0.5)
+        if (dagster_home / "storage").is_dir():
+            with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as inst:
+                try:
+                    claimed = bool(inst.event_log_storage.get_concurrency_info("mixesdb").claimed_slots)
+                except Exception:  # noqa: BLE001 - the storage may still be initialising
+                    claimed = False
+    assert claimed, "bronze never claimed its pool slot"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    t0 = time.time()
+    again = _demo(home)
+    out, err = again.communicate(timeout=240)
+    took = time.time() - t0
+    assert again.returncode == 0, err
+    assert "released run" in out and took < 120
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as inst:
+        assert not inst.event_log_storage.get_concurrency_info("mixesdb").claimed_slots
+        statuses = sorted(r.status.value for r in inst.get_runs())
+        assert statuses.count("FAILURE") == 1 and statuses.count("SUCCESS") == 2
