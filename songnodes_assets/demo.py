@@ -17,6 +17,14 @@ telemetry:
 concurrency:
   pools:
     default_limit: 1
+# with `dagster dev` (its daemon): a run whose process is gone is failed within 30 s and frees its slot
+run_launcher:
+  module: songnodes_assets.run_launcher
+  class: HealthCheckedRunLauncher
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 30
 """
 
 
@@ -56,6 +64,7 @@ def run_demo(partition: str | None = None, home: str | None = None, out=print) -
 
 
 def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out) -> int:
+    os.environ["SONGNODES_DEMO_RUNNING"] = "1"  # the demo sets its own remotes (demo_home.apply_defaults)
     import dagster as dg
 
     from .defs.jobs import GOLD_JOB_NAME, MAIN_JOB_NAME
@@ -66,7 +75,6 @@ def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out)
     from .settings import Settings
 
     partition = partition or dt.datetime.now(dt.timezone.utc).date().isoformat()
-    os.environ["SONGNODES_DEMO_RUNNING"] = "1"  # the demo sets its own remotes (demo_home.apply_defaults)
     os.environ.setdefault("SONGNODES_LAKEHOUSE_ROOT", str(home_path / "lakehouse"))
     os.environ.setdefault("SONGNODES_CACHE_DIR", str(home_path / "cache"))
     write_marker(dagster_home, os.environ["SONGNODES_LAKEHOUSE_ROOT"], os.environ["SONGNODES_CACHE_DIR"])

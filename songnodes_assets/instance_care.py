@@ -25,17 +25,26 @@ class Holder:
     alive: bool
 
 
-def _run_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    """The process that wrote the run's newest event (the run worker or the in-process executor)."""
-    for record in reversed(instance.all_logs(run_id)):
-        if getattr(record, "pid", None):
-            return int(record.pid)
+def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The process executing the run: the one that wrote its RUN_START (a run worker launched by the daemon or
+    the webserver, or the process of ``execute_in_process``); None before the run started."""
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_START):
+        pid = record.dagster_event.pid if record.dagster_event is not None else None
+        if pid:
+            return int(pid)
     return None
 
 
-def _alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Whether a process of this id exists on this host (a zombie child counts as gone)."""
     if pid is None:
         return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            if fh.read().rsplit(")", 1)[-1].split()[0] == "Z":
+                return False
+    except OSError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -50,8 +59,8 @@ def slot_holders(instance: dg.DagsterInstance) -> list[Holder]:
     storage = instance.event_log_storage
     for pool in sorted(storage.get_concurrency_keys()):
         for claim in storage.get_concurrency_info(pool).claimed_slots:
-            pid = _run_pid(instance, claim.run_id)
-            out.append(Holder(pool, claim.run_id, claim.step_key, pid, _alive(pid) and pid != os.getpid()))
+            pid = run_worker_pid(instance, claim.run_id)
+            out.append(Holder(pool, claim.run_id, claim.step_key, pid, process_alive(pid) and pid != os.getpid()))
     return out
 
 
@@ -59,8 +68,15 @@ def release_dead_runs(instance: dg.DagsterInstance, log: Callable[[str], None] =
     """Fail every in-progress run whose process no longer exists and free its pool slots; returns their ids."""
     released = []
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=list(IN_PROGRESS)))
-    dead_ids = {r.run_id for r in runs if not _alive(_run_pid(instance, r.run_id))}
-    dead_ids |= {h.run_id for h in slot_holders(instance) if not h.alive}
+    dead_ids = set()
+    for r in runs:  # a run still STARTING (no RUN_START yet) is left to run monitoring's start timeout
+        pid = run_worker_pid(instance, r.run_id)
+        if pid is not None and pid != os.getpid() and not process_alive(pid):
+            dead_ids.add(r.run_id)
+    for h in slot_holders(instance):
+        run = instance.get_run_by_id(h.run_id)
+        if run is None or run.is_finished or (h.pid is not None and not h.alive and h.pid != os.getpid()):
+            dead_ids.add(h.run_id)
     for run_id in sorted(dead_ids):
         run = instance.get_run_by_id(run_id)
         if run is not None and run.status in IN_PROGRESS:

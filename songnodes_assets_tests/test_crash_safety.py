@@ -163,8 +163,9 @@ def test_sigkill_during_enrichment(tmp_path):
 
 def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
     """Production instance (the repo's dagster.yaml on the real PostgreSQL): a SIGKILLed run stays STARTED and
-    holds its pool slot; the daemon's run monitoring fails it once past ``max_runtime_seconds`` (shortened
-    here to 1 s) and frees the slot, so the re-run of the partition is not blocked and completes."""
+    holds its pool slot; the daemon's run monitoring, through the launcher's run worker health check (the
+    production max_runtime of 6 h is kept), fails it within a poll interval and frees the slot, so the re-run
+    of the partition is not blocked and completes."""
     import yaml
 
     from .pg import pg_environment, temporary_database
@@ -172,8 +173,8 @@ def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
     with temporary_database("songnodes_crash") as db, SampleSite() as site, FakeApis() as apis:
         env = {**env_for(tmp_path, site, apis, name="pg"), **pg_environment(db)}
         config = yaml.safe_load((REPO / "dagster.yaml").read_text())
-        config["run_monitoring"].update(max_runtime_seconds=1, poll_interval_seconds=1,
-                                        free_slots_after_run_end_seconds=1)
+        assert config["run_monitoring"]["max_runtime_seconds"] == 21600
+        config["run_monitoring"].update(poll_interval_seconds=2, free_slots_after_run_end_seconds=1)
         (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(yaml.safe_dump(config))
         run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")
         before = len(apis.log["lastfm"])
@@ -187,6 +188,7 @@ def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
         # the daemon alone (no code location: no sensor or automation may launch runs meanwhile)
         (tmp_path / "no_code.yaml").write_text("load_from: []\n")
         daemon_log = (tmp_path / "daemon.log").open("w")
+        started = time.time()
         daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w",
                                    str(tmp_path / "no_code.yaml")], env=env, cwd=tmp_path, stdout=daemon_log,
                                   stderr=subprocess.STDOUT)
@@ -204,6 +206,12 @@ def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
             daemon.wait(60)
             daemon_log.close()
         assert (status, claimed) == (dg.DagsterRunStatus.FAILURE, []), (tmp_path / "daemon.log").read_text()[-3000:]
+        freed_after = time.time() - started
+        print(f"slot freed {freed_after:.1f} s after the daemon started (poll 2 s)")
+        assert freed_after < 60
+        with environment(env), dg.DagsterInstance.get() as instance:
+            messages = [e.message for e in instance.all_logs(zombie.run_id) if e.message]
+        assert any("is gone" in m for m in messages), messages[-5:]
 
         run(env, "enrichment/lastfm")  # would wait for the slot forever without run monitoring
         assert_consistent(env)
