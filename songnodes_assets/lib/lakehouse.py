@@ -100,7 +100,7 @@ class Lakehouse:
             raise ValueError(f"{spec.qualified}: arrow schema differs from the contract: {table.schema}")
         if writer is None:  # the first batch's schema carries the pandas dtypes (nullable ints) for readers
             writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-        writer.write_table(table)
+        writer.write_table(table, row_group_size=spec.row_group_rows)
         return writer
 
     @staticmethod

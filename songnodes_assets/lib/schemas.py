@@ -54,6 +54,7 @@ class TableSpec:
     name: str
     columns: tuple[Col, ...]
     single_file: str | None = None  # unpartitioned tables: one file under the table folder
+    row_group_rows: int | None = None  # small row groups let readers stream big rows (page bodies)
 
     @property
     def qualified(self) -> str:
@@ -117,7 +118,7 @@ BRONZE_RAW = TableSpec("bronze", "raw_scrape_data", (
     Col("content_type", "str"), Col("headers_json", "str"), Col("fetched_at", "ts", False), Col("sha256", "str"),
     Col("body", "bytes"), Col("body_bytes", "int"), Col("error_kind", "str"), Col("error", "str"),
     Col("attempts", "int"), Col("elapsed_ms", "int"), Col("fetcher_version", "str", False), Col("run_id", "str", False),
-))
+), row_group_rows=16)
 
 _PLAYLIST_KEY = (Col("playlist_id", "str", False), Col("source", "str", False), Col("url", "str", False),
                  Col("scrape_date", "str", False))

@@ -1,0 +1,97 @@
+"""Benchmark (not a test): memory and time of the silver build for a day of huge pages.
+
+    python scripts/bench_silver_day.py --pages 10 --lines-per-page 200000
+
+Generates PAGES MixesDB-style pages of LINES_PER_PAGE tracklist lines each (the line mix of
+bench_parse.py: cues, labels, remixes, feat., placeholders, gaps, sections, w/ mashups), writes them to a
+bronze partition, then in a child process runs what the silver asset runs — ``build_silver_streamed``
+(bodies read a row group at a time, the per-page line cap applied) and the validated, staged write of all
+five tables — and reports wall time and peak RSS of that child. ``--max-lines-per-page`` overrides
+SONGNODES_MAX_LINES_PER_PAGE (default 10 000) to see the cost without the cap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+DATE = "2024-05-01"
+
+
+def big_pages(n_pages: int, lines_per_page: int) -> list[tuple[str, str]]:
+    from bench_parse import gen_pages
+
+    small = gen_pages(lines_per_page * min(n_pages, 2))  # ~40-line pages; their lines reused across big pages
+    lines = [ln for _, body in small for ln in body.splitlines()[2:-2] if ln.strip()]
+    pages = []
+    for p in range(n_pages):
+        rot = lines[p * 997 % len(lines):] + lines[: p * 997 % len(lines)]
+        body = "== Tracklist ==\n\n" + "\n".join(rot[:lines_per_page]) + "\n\n[[Category:Techno]]\n"
+        pages.append((f"2024-05-0{1 + p % 9} - Marathon DJ {p} - 24h Set", body))
+    return pages
+
+
+def child(root: str, cap: int) -> None:
+    from songnodes_assets.lib.lakehouse import Lakehouse
+    from songnodes_assets.lib.quarantine import Thresholds
+    from songnodes_assets.lib.schemas import (SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
+                                              SILVER_TRANSITIONS)
+    from songnodes_assets.lib.silver_build import build_silver_streamed
+
+    lake = Lakehouse(root)
+    t0 = time.perf_counter()
+    tables = build_silver_streamed(lake, DATE, thresholds=Thresholds(max_lines_per_page=cap))
+    t1 = time.perf_counter()
+    frames = {SILVER_PLAYLISTS: tables.playlists, SILVER_PLAYLIST_TRACKS: tables.playlist_tracks,
+              SILVER_TRACKS: tables.tracks, SILVER_TRANSITIONS: tables.transitions, SILVER_PROBLEMS: tables.problems}
+    staged = [lake.stage(spec, [lake.to_arrow(spec, df)], DATE) for spec, df in frames.items()]
+    lake.publish(staged)
+    t2 = time.perf_counter()
+    print(json.dumps({"playlists": len(tables.playlists), "entries": len(tables.playlist_tracks),
+                      "tracks": len(tables.tracks), "transitions": len(tables.transitions),
+                      "problems": len(tables.problems), "build_s": round(t1 - t0, 2),
+                      "validate_and_write_s": round(t2 - t1, 2), "silver_total_s": round(t2 - t0, 2),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pages", type=int, default=10)
+    ap.add_argument("--lines-per-page", type=int, default=200_000)
+    ap.add_argument("--max-lines-per-page", type=int, default=10_000)
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child, args.max_lines_per_page)
+        return 0
+    from bench_parse import write_bronze
+
+    pages = big_pages(args.pages, args.lines_per_page)
+    mb = sum(len(b.encode()) for _, b in pages) / 1e6
+    print(f"{len(pages)} pages x {args.lines_per_page} lines ({mb:.0f} MB of wikitext)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_bronze(pages, Path(tmp))
+        del pages
+        out = subprocess.run([sys.executable, __file__, "--child", tmp, "--max-lines-per-page",
+                              str(args.max_lines_per_page)], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if out.returncode != 0:
+            print(out.stderr, file=sys.stderr)
+            return 1
+        print("silver:", out.stdout.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
