@@ -61,19 +61,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     from .lib.catalog import QueryRefused, connect, run_query
+    from .lib.lakehouse import Lakehouse
+    from .lib.schemas import ALL_TABLES
     from .settings import Settings
 
     query = args.query
     if args.file:
-        with open(args.file, encoding="utf-8") as fh:
-            query = fh.read()
-    if not query:
+        try:
+            with open(args.file, encoding="utf-8") as fh:
+                query = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}") from exc
+    if not query or not query.strip():
         raise InputError("give a query or --file")
     root = args.root or Settings.from_env().lakehouse_root
+    lake = Lakehouse(root)
+    where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
+    if lake.root.exists() and not lake.root.is_dir():
+        raise InputError(f"lakehouse root {lake.root} is not a directory (set {where})")
+    if not lake.root.exists():
+        print(f"songnodes sql: warning: no lakehouse at {lake.root} (the directory does not exist; set {where}); "
+              "every table is empty", file=sys.stderr)
+    elif not any(lake.files(spec) for spec in ALL_TABLES.values()):
+        print(f"songnodes sql: warning: the lakehouse at {lake.root} holds no parquet files yet (set {where} "
+              "for another one); every table is empty", file=sys.stderr)
     try:
-        columns, rows = run_query(connect(root), query)
+        columns, rows = run_query(connect(lake.root), query)
     except QueryRefused as exc:
-        raise InputError(str(exc)) from exc
+        raise InputError(f"query refused: {exc}") from exc
     except Exception as exc:  # duckdb errors: show them plainly
         raise InputError(f"query failed: {exc}") from exc
     _print_rows(columns, rows, args.format)
@@ -161,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("query", nargs="?", help='e.g. "SELECT * FROM silver.transitions ORDER BY weight DESC LIMIT 10"')
     s.add_argument("--file", help="read the query from a .sql file")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    s.add_argument("--root", help="lakehouse root (default: SONGNODES_LAKEHOUSE_ROOT)")
+    s.add_argument("--lakehouse", "--root", dest="root", metavar="PATH",
+                   help="lakehouse root (default: SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse)")
     s.set_defaults(func=cmd_sql)
     return p
 
