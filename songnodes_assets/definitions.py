@@ -18,7 +18,7 @@ if _DEMO is not None:
 from .defs.automation.alert_sensors import alert_sensors
 from .defs.automation.conditions import automation_sensor
 from .defs.automation.retry import retry_failed_enrichments
-from .defs.automation.schedules import daily_scrape, scrape_job, weekly_not_found_sweep
+from .defs.automation.schedules import daily_scrape, scrape_job, sweep_job, weekly_not_found_sweep
 from .defs.bronze.legacy_import import legacy_import
 from .defs.bronze.raw_scrape_data import raw_scrape_data
 from .defs.enrichment.factory import enrichment_assets
@@ -32,7 +32,7 @@ from .settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_scrape_data, legacy_import, silver_tables, *enrichment_assets, enriched_tracks, transition_graph],
-        jobs=[main_job, gold_job, scrape_job, *enrich_jobs],
+        jobs=[main_job, gold_job, scrape_job, sweep_job, *enrich_jobs],
         sensors=[*alert_sensors, retry_failed_enrichments, automation_sensor],
         schedules=[daily_scrape, weekly_not_found_sweep],
         resources=resources_from_settings(settings or Settings.from_env()),

@@ -29,10 +29,18 @@ def write_marker(dagster_home: Path, lakehouse_root: str, cache_dir: str) -> Non
     os.replace(tmp, marker_path(dagster_home))
 
 
+# `dagster dev` in the repository root without DAGSTER_HOME uses a temporary home and the root dagster.yaml,
+# whose storage is the demo's instance: the demo's marker there counts.
+ROOT_DEMO_HOME = Path(".songnodes") / "dagster_home"
+
+
 def demo_home() -> dict | None:
-    """The marker of the current DAGSTER_HOME when it is a demo home (unreadable marker: still a demo home)."""
+    """The demo marker of the instance in use (unreadable marker: still a demo home): the one in DAGSTER_HOME,
+    or, when DAGSTER_HOME is unset or one of dagster's temporary homes, the one under ./.songnodes."""
     home = os.environ.get("DAGSTER_HOME")
-    if not home or not marker_path(home).is_file():
+    if not home or Path(home).name.startswith(".tmp_dagster_home_"):
+        home = str(ROOT_DEMO_HOME.resolve())
+    if not marker_path(home).is_file():
         return None
     try:
         data = json.loads(marker_path(home).read_text(encoding="utf-8"))

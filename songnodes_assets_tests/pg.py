@@ -43,6 +43,6 @@ def temporary_database(prefix: str):
 
 
 def pg_environment(db_name: str) -> dict[str, str]:
-    """The SONGNODES_PG_* variables the repo's dagster.yaml reads, pointing at ``db_name`` on the test server."""
+    """The SONGNODES_PG_* variables deploy/postgres/dagster.yaml reads, pointing at ``db_name`` on the test server."""
     return {"SONGNODES_PG_HOST": PG["host"], "SONGNODES_PG_PORT": str(PG["port"]), "SONGNODES_PG_USER": PG["user"],
             "SONGNODES_PG_PASSWORD": PG["password"], "SONGNODES_PG_DB": db_name}

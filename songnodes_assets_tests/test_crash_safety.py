@@ -162,7 +162,7 @@ def test_sigkill_during_enrichment(tmp_path):
 
 
 def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
-    """Production instance (the repo's dagster.yaml on the real PostgreSQL): a SIGKILLed run stays STARTED and
+    """Production instance (deploy/postgres/dagster.yaml on the real PostgreSQL): a SIGKILLed run stays STARTED and
     holds its pool slot; the daemon's run monitoring, through the launcher's run worker health check (the
     production max_runtime of 6 h is kept), fails it within a poll interval and frees the slot, so the re-run
     of the partition is not blocked and completes."""
@@ -172,7 +172,7 @@ def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
 
     with temporary_database("songnodes_crash") as db, SampleSite() as site, FakeApis() as apis:
         env = {**env_for(tmp_path, site, apis, name="pg"), **pg_environment(db)}
-        config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+        config = yaml.safe_load((REPO / "deploy" / "postgres" / "dagster.yaml").read_text())
         assert config["run_monitoring"]["max_runtime_seconds"] == 21600
         config["run_monitoring"].update(poll_interval_seconds=2, free_slots_after_run_end_seconds=1)
         (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(yaml.safe_dump(config))

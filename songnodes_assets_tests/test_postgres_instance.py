@@ -1,4 +1,4 @@
-"""The production instance: the repo's dagster.yaml on the real PostgreSQL server (127.0.0.1:5432).
+"""The production instance: deploy/postgres/dagster.yaml on the real PostgreSQL server (127.0.0.1:5432).
 
 Skipped with a reason on a machine without a reachable server, except in CI (CI=true), where
 .ci/run starts PostgreSQL and this test must run."""
@@ -27,7 +27,7 @@ def test_materialisation_on_the_postgres_instance(pg_database, tmp_path):
 
     home = tmp_path / "dagster_home"
     home.mkdir(exist_ok=True)
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), **pg_environment(pg_database)}
     bin_dir = Path(sys.executable).parent
     migrate = subprocess.run([str(bin_dir / "dagster"), "instance", "migrate"], env=env, capture_output=True, text=True,

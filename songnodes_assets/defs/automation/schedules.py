@@ -47,8 +47,16 @@ def stale_not_found_partitions(lake: Lakehouse, source: str, older_than: dt.date
     return out
 
 
+SWEEP_JOB_NAME = "songnodes_not_found_sweep"
+
+sweep_job = dg.define_asset_job(
+    SWEEP_JOB_NAME, selection=dg.AssetSelection.groups("enrichment"),
+    description="Re-ask one enrichment source about a partition's old not-found tracks (each run selects one asset).",
+)
+
+
 @dg.schedule(
-    name="weekly_not_found_sweep", target=dg.AssetSelection.groups("enrichment"),
+    name="weekly_not_found_sweep", job=sweep_job,
     cron_schedule=os.environ.get("SONGNODES_RESWEEP_CRON", "0 4 * * 1"), execution_timezone="UTC",
     default_status=_status(),
     description=("Re-enrich partitions whose not-found tracks are older than SONGNODES_RESWEEP_AFTER_DAYS (30): the "
