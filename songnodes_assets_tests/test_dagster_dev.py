@@ -12,8 +12,20 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name }
   sensors { name sensorState { status } } schedules { name scheduleState { status } } } } } }"""
+
+
+LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
+  ... on RunConfigValidationInvalid { errors { message } } ... on PythonError { message }
+  ... on LaunchRunSuccess { run { runId } } } }"""
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
+                                 data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(req, timeout=30).read())
 
 
 def free_port() -> int:
@@ -49,6 +61,18 @@ def test_dagster_dev_shows_running_sensors_and_schedules(tmp_path):
         assert {k for k, v in sensors.items() if k.startswith("alert_") and v == "RUNNING"} == {
             k for k in sensors if k.startswith("alert_")}
         assert {x["name"] for x in repo["schedules"]} == {"daily_scrape", "weekly_not_found_sweep"}
+        # a run launched over GraphQL (as any web page could) cannot re-point the lakehouse or the crawler
+        for override in ({"lakehouse": {"config": {"root": str(tmp_path / "evil")}}},
+                         {"mixesdb": {"config": {"allowed_hosts": ["evil.example"], "base_url": "http://evil.example"}}}):
+            answer = graphql(port, LAUNCH, {"params": {
+                "selector": {"repositoryLocationName": repo["location"]["name"], "repositoryName": repo["name"],
+                             "jobName": "songnodes_scrape"},
+                "runConfigData": {"resources": override},
+                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2024-05-01"}]}}})
+            result = answer["data"]["launchRun"]
+            assert result["__typename"] == "RunConfigValidationInvalid", result
+            assert "unexpected config entr" in json.dumps(result)
+        assert not (tmp_path / "evil").exists()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -103,6 +103,20 @@ class EnrichmentResource(dg.ConfigurableResource):
 
 
 def resources_from_settings(settings: Settings) -> dict:
+    """The resources, fixed from the code location's environment. Each is wrapped as a hard-coded resource
+    (no config schema), so run config launched from the UI or GraphQL cannot re-point the lakehouse root,
+    the allowed hosts, base URLs or credentials: such a run is refused as invalid config."""
+    return {name: _fixed(value) for name, value in _resources(settings).items()}
+
+
+def _fixed(value) -> dg.ResourceDefinition:
+    """A resource whose config schema is empty: any run config for it is refused, nothing can change it."""
+    return dg.ResourceDefinition(resource_fn=lambda _init: value, config_schema=dg.Shape({}),
+                                 description=(type(value).__doc__ or "").strip() + " Fixed by the code location's "
+                                 "environment (SONGNODES_*); not configurable per run.")
+
+
+def _resources(settings: Settings) -> dict:
     return {
         "lakehouse": LakehouseResource(root=settings.lakehouse_root),
         "mixesdb": MixesDBResource(
