@@ -39,3 +39,27 @@ GROUP BY from_track_id, to_track_id;
 -- Quarantine: bad lines and bad pages of each partition, with the rule each broke (see README: Quarantine).
 CREATE OR REPLACE VIEW silver.problems AS
 SELECT * FROM {{silver.problems}};
+
+-- Names first: one row per track with a display name ("A & B - Title (C Remix)").
+CREATE OR REPLACE VIEW silver.tracks_named AS
+SELECT track_id,
+       array_to_string(artists, ' & ') || ' - ' || title
+         || CASE WHEN len(remixers) > 0 THEN ' (' || array_to_string(remixers, ' & ') || ' Remix)' ELSE '' END
+         AS track_name,
+       * EXCLUDE (track_id)
+FROM silver.tracks;
+
+-- Weighted transitions with names: weight = distinct playlists, djs = distinct DJs who played A then B.
+CREATE OR REPLACE VIEW silver.transitions_named AS
+WITH djs AS (
+    SELECT o.from_track_id, o.to_track_id, count(DISTINCT lower(dj)) AS djs
+    FROM silver.transition_occurrences AS o
+    JOIN silver.playlists AS p USING (playlist_id, scrape_date), unnest(p.djs) AS u(dj)
+    GROUP BY ALL
+)
+SELECT f.track_name AS from_track, t.track_name AS to_track, tr.weight, coalesce(d.djs, 0) AS djs,
+       tr.first_seen_date, tr.last_seen_date, tr.from_track_id, tr.to_track_id
+FROM silver.transitions AS tr
+LEFT JOIN silver.tracks_named AS f ON f.track_id = tr.from_track_id
+LEFT JOIN silver.tracks_named AS t ON t.track_id = tr.to_track_id
+LEFT JOIN djs AS d USING (from_track_id, to_track_id);
