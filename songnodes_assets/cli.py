@@ -161,7 +161,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="songnodes", description="SongNodes data platform")
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="run the main job (bronze -> silver) offline against the bundled sample site")
+    d = sub.add_parser("demo", help="run the whole pipeline offline (bronze -> silver -> six enrichment sources -> "
+                       "gold) against the bundled sample site and fake APIs")
     d.add_argument("--date", help="scrape date partition (default: today, UTC)")
     d.add_argument("--home", help="where the demo keeps its Dagster instance and lakehouse (default: ./.songnodes)")
     d.set_defaults(func=cmd_demo)
