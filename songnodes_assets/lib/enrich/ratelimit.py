@@ -32,6 +32,7 @@ class SharedRateLimiter:
         self.path = self._db.path
         self.key = key
         self.interval_s = max(0.0, float(interval_s))
+        self.send_margin_s = 0.05 * self.interval_s
         self._sleep = sleep
         self._clock = clock
         self._db.run(lambda con: None)
@@ -53,14 +54,40 @@ class SharedRateLimiter:
         return self._db.run(take)
 
     def acquire(self) -> float:
-        """Block until this caller's slot; returns the seconds waited."""
+        """Block until this caller may send; returns the seconds waited.
+
+        Reserved slots order the callers; sends are spaced too: a caller whose slot came but whose
+        predecessor sent late (scheduling, a slow process) waits until ``interval`` after that send, and
+        records its own send time in the same transaction. So the gaps the server sees are at least the
+        interval: a margin (``send_margin_s``: 5 % of the interval, 50 ms at MusicBrainz's 1 s) covers
+        the difference in two senders' latency from this commit to the wire."""
+        waited = 0.0
         slot = self.reserve()
         wait = slot - self._clock()
         if wait > 0:
             self._sleep(wait)
-            self.waited_s += wait
+            waited += wait
+        sent_key = self.key + "#sent"
+
+        def confirm(con) -> float:
+            con.execute("BEGIN IMMEDIATE")
+            row = con.execute("SELECT next_free FROM slots WHERE key = ?", (sent_key,)).fetchone()
+            now = self._clock()
+            wait = (row[0] + self.interval_s + self.send_margin_s - now) if row else 0.0
+            if wait <= 0:
+                con.execute("INSERT INTO slots(key, next_free) VALUES (?, ?) "
+                            "ON CONFLICT(key) DO UPDATE SET next_free = excluded.next_free", (sent_key, now))
+            con.execute("COMMIT")
             return wait
-        return 0.0
+
+        for _ in range(1000):  # each round waits for one predecessor's late send
+            wait = self._db.run(confirm)
+            if wait <= 0:
+                break
+            self._sleep(wait)
+            waited += wait
+        self.waited_s += waited
+        return waited
 
     def push_back(self, seconds: float) -> None:
         """Make every caller wait at least ``seconds`` from now (a server said Retry-After)."""
