@@ -1,7 +1,13 @@
 """Alerts: conditions evaluated by the sensors become alerts only when their state changes (firing /
 cleared), with the state kept in the sensor cursor. Every alert is written to the lakehouse table
 ``ops.alerts``, to the run log, and to a webhook (Slack-compatible JSON) when one is configured.
-Secret values are scrubbed from every alert text before it leaves the process."""
+Secret values are scrubbed from every alert text before it leaves the process.
+
+The webhook goes through the URL policy (``lib.http.url_policy``): a URL with an ambiguous authority
+(backslash, userinfo, whitespace, control characters, a non-canonical host) is refused before anything is
+sent; redirects are followed by hand only on the webhook's own origin (scheme, host, port), re-POSTing
+the payload, at most ``WEBHOOK_MAX_REDIRECTS`` hops; a redirect elsewhere is an error, never followed.
+Error texts name origins only (a webhook URL's path is often its secret)."""
 
 from __future__ import annotations
 
@@ -11,14 +17,17 @@ import os
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
+from urllib.parse import urljoin
 
 import requests
 
+from .http.url_policy import REDIRECT_STATUSES, UrlRefused, next_hop, parse_origin, send_checked
 from .lakehouse import Lakehouse
 from .schemas import OPS_ALERTS
 
 SEVERITY_RANK = {"ok": 0, "warning": 1, "critical": 2}
 _SECRET_ENV_RE = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|CLIENT_ID)", re.IGNORECASE)
+WEBHOOK_MAX_REDIRECTS = 3
 
 
 @dataclass
@@ -119,9 +128,41 @@ def post_webhook(url: str | None, alerts: list[Alert], timeout_s: float = 10.0) 
                                          "message": scrub(a.message), "fired_at": a.fired_at.isoformat()}
                                         for a in alerts]}
     try:
-        resp = requests.post(url, json=payload, timeout=timeout_s)
-    except requests.RequestException as exc:
-        return f"webhook unreachable: {type(exc).__name__}"
+        own = parse_origin(url)
+    except UrlRefused as exc:
+        return scrub(f"webhook URL refused: {exc.reason}")
+    current = url
+    with requests.Session() as session:
+        for hop in range(WEBHOOK_MAX_REDIRECTS + 1):
+            try:
+                resp = send_checked(session, "POST", current, own, json=payload, timeout=timeout_s)
+                resp.close()
+            except UrlRefused as exc:
+                return scrub(f"webhook request refused: {exc.reason}")
+            except requests.RequestException as exc:
+                return f"webhook unreachable: {type(exc).__name__}"
+            if resp.status_code not in REDIRECT_STATUSES:
+                break
+            if resp.status_code == 303:
+                return "webhook answered HTTP 303 (See Other): alerts not delivered"
+            try:
+                current, _ = next_hop(current, resp.headers.get("Location"), own=own)
+            except UrlRefused:
+                target = _target_origin(current, resp.headers.get("Location"))
+                return scrub(f"webhook redirect (HTTP {resp.status_code}) to {target} refused: only the webhook's "
+                             f"own origin {own} is followed")
+            if hop == WEBHOOK_MAX_REDIRECTS:
+                return f"webhook redirected more than {WEBHOOK_MAX_REDIRECTS} times: alerts not delivered"
     if resp.status_code >= 300:
         return f"webhook answered HTTP {resp.status_code}"
     return None
+
+
+def _target_origin(current: str, location: str | None) -> str:
+    """Where a refused redirect pointed, as an origin (never its path or userinfo), for error texts."""
+    if not location:
+        return "(no Location)"
+    try:
+        return str(parse_origin(urljoin(current, location)))
+    except UrlRefused as exc:
+        return f"an unsafe URL ({exc.reason})"

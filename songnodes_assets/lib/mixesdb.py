@@ -6,6 +6,10 @@ JSON, with continuation; MediaWiki reports API errors as HTTP 200 with an ``erro
 is not JSON, or nested deeper than ``MAX_JSON_DEPTH``, is a ``DiscoveryError`` naming the URL). Mix pages
 are fetched as ``/w/<Title>?action=raw``: the wikitext is the editors' own source, so there are no
 rendered-HTML selectors to break, and it carries the categories (DJ, year, style, tracklist status).
+
+Continuation is bounded: at most ``MAX_CONTINUATION_PAGES`` (20) further API pages and
+``MAX_LISTING_S`` (300 s) per listing, and a ``continue`` value that does not change ends it; stopping
+early is logged ("discovery: … stopped early …") and the titles found so far are kept.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 from urllib.parse import quote, urlencode, urlsplit
@@ -25,6 +30,8 @@ from .parsing.mixesdb_page import title_from_url
 
 FETCHER_VERSION = "mixesdb-raw/1"
 _NON_MIX_PREFIXES = ("Category:", "Special:", "File:", "Template:", "Help:", "User:", "Talk:", "MixesDB:")
+MAX_CONTINUATION_PAGES = 20  # API pages after the first, per listing (a server may answer "continue" forever)
+MAX_LISTING_S = 300.0  # wall-clock budget per listing
 
 
 class DiscoveryError(errors.FetchError):
@@ -63,10 +70,12 @@ def discover(client: PoliteClient, base_url: str, start_urls: list[str], limit: 
         title = title_from_url(start)
         if title.startswith("Category:"):
             titles = _api_list(client, base_url, "categorymembers",
-                               {"cmtitle": title.replace(" ", "_"), "cmnamespace": "0", "cmlimit": "500"}, limit - len(seen))
+                               {"cmtitle": title.replace(" ", "_"), "cmnamespace": "0", "cmlimit": "500"}, limit - len(seen),
+                               log=log)
         elif title.replace(" ", "") in ("Special:RecentChanges", "Special:NewPages"):
             titles = _api_list(client, base_url, "recentchanges",
-                               {"rcnamespace": "0", "rctype": "new|edit", "rclimit": "500"}, limit - len(seen))
+                               {"rcnamespace": "0", "rctype": "new|edit", "rclimit": "500"}, limit - len(seen),
+                               log=log)
         else:
             titles = [title]
         log(f"discovery: {start} -> {len(titles)} page(s)")
@@ -79,10 +88,13 @@ def discover(client: PoliteClient, base_url: str, start_urls: list[str], limit: 
     return list(seen.values())
 
 
-def _api_list(client: PoliteClient, base_url: str, list_name: str, params: dict[str, str], limit: int) -> list[str]:
+def _api_list(client: PoliteClient, base_url: str, list_name: str, params: dict[str, str], limit: int,
+              log: Callable[[str], None] = lambda m: None, max_pages: int = MAX_CONTINUATION_PAGES,
+              max_seconds: float = MAX_LISTING_S, clock: Callable[[], float] = time.monotonic) -> list[str]:
     titles: list[str] = []
     cont: dict[str, str] = {}
-    for _ in range(1000):  # hard stop against a server that never ends continuation
+    started = clock()
+    for page in range(max_pages + 1):  # the first page and at most max_pages continuations
         query = {"action": "query", "list": list_name, "format": "json", **params, **cont}
         url = f"{base_url.rstrip('/')}/w/api.php?{urlencode(query)}"
         result = client.get(url)
@@ -101,7 +113,19 @@ def _api_list(client: PoliteClient, base_url: str, list_name: str, params: dict[
                 titles.append(t)
         if len(titles) >= limit or not isinstance(data.get("continue"), dict):
             break
-        cont = {k: str(v) for k, v in data["continue"].items()}
+        nxt = {str(k): str(v) for k, v in data["continue"].items()}
+        stop = None
+        if nxt == cont:
+            stop = "the API answered the same continuation again"
+        elif page == max_pages:
+            stop = f"{max_pages} continuation pages read (MAX_CONTINUATION_PAGES)"
+        elif clock() - started > max_seconds:
+            stop = f"{max_seconds:g} s spent on this listing (MAX_LISTING_S)"
+        if stop:
+            log(f"discovery: {list_name} listing stopped early after {page + 1} API page(s): {stop}; "
+                f"keeping {min(len(titles), limit)} title(s)")
+            break
+        cont = nxt
     return titles[:limit]
 
 

@@ -1,7 +1,17 @@
 """One resilient JSON client per enrichment source: shared rate limiter, timeouts, retries with
-exponential backoff + full jitter honouring Retry-After (tenacity), a circuit breaker that really
-opens and half-opens (pybreaker), and the TTL response cache. Secrets never leave it: cache keys and
-error messages are built without them.
+exponential backoff + full jitter honouring Retry-After (tenacity, capped by
+``RetryPolicy.retry_after_cap_s``, huge/inf/NaN/negative values included), a circuit breaker that really
+opens and half-opens (pybreaker), and the TTL response cache.
+
+Secrets never leave it: cache keys are built without secret parameters; every decoded answer is redacted
+(``lib.http.redact``: the configured secrets, secret query parameters and credential headers it sent,
+``api_key=…``-style text) before it is cached or returned, and so are error and log messages.
+
+Every request goes through the URL policy (``lib.http.url_policy``): the URL must be unambiguous and on
+the client's own origin (the base URL's scheme, host and port; an absolute URL such as an OAuth token
+endpoint is its own origin). Redirects are followed by hand, each hop through the limiter and counted,
+at most ``RetryPolicy.max_redirects``; a redirect off the origin asked for is a ``RedirectRefused``
+(never followed).
 
 Guarantees: every request (token requests included, via an absolute URL) passes the limiter, retries and
 breaker and is counted in ``stats["calls"]``; ``stats["retries"]`` counts requests actually re-sent;
@@ -27,12 +37,14 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ..http.body import BodyTooLarge, BodyTooSlow, read_body
-from ..http.polite import parse_retry_after
+from ..http.polite import bounded_wait, parse_retry_after
+from ..http.redact import SECRET_PARAMS, Redactor
+from ..http.url_policy import MAX_REDIRECTS, REDIRECT_STATUSES, Origin, UrlRefused, next_hop, parse_origin, send_checked
 from .cache import ResponseCache
 from .ratelimit import SharedRateLimiter
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
-SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "key", "secret", "client_secret", "access_token"})
+_SECRET_HEADER_RE = re.compile(r"(?i)(authorization|token|key|secret)")
 
 
 MAX_JSON_DEPTH = 200
@@ -104,6 +116,18 @@ class CircuitOpen(ApiError):
     error_class = "circuit_open"
 
 
+class RedirectRefused(ApiError):
+    """A redirect off the origin asked for (or one too many): not followed, nothing sent to its target."""
+
+    error_class = "redirect_refused"
+
+
+class UrlNotAllowed(ApiError):
+    """The URL itself is refused by the URL policy (ambiguous authority, not the client's own origin)."""
+
+    error_class = "url_refused"
+
+
 @dataclass
 class ApiResult:
     status: int
@@ -122,6 +146,7 @@ class RetryPolicy:
     max_response_s: float = 60.0  # whole-response deadline against slow-loris servers
     max_body_bytes: int = 10 * 1024 * 1024
     max_json_depth: int = MAX_JSON_DEPTH  # deeper answers are refused (RecursionError otherwise)
+    max_redirects: int = MAX_REDIRECTS  # same-origin hops followed per request
 
 
 @dataclass
@@ -160,7 +185,7 @@ class ApiClient:
         self.limiter = limiter
         self.cache = cache
         self.policy = policy or RetryPolicy()
-        self.secrets = tuple(s for s in secrets if s)
+        self._redactor = Redactor(secrets)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self._log = log or (lambda m: None)
@@ -188,23 +213,27 @@ class ApiClient:
         OAuth token lazily, so a fully cached run makes no token request either). Its own errors (a
         token request made through this client) pass through unchanged: they were counted already."""
         params = dict(params or {})
+        self._redactor.learn(*(str(v) for k, v in params.items() if k.lower() in SECRET_PARAMS))
         key = self.cache_key(method, path, params)
         if cache and self.cache is not None and method == "GET":
             self.keys_used.append(key)
             hit = self.cache.get(self.source, key)
             if hit is not None:
                 self.stats["cache_hits"] += 1
-                return ApiResult(hit[0], hit[1], True)
+                return ApiResult(hit[0], self._redactor.data(hit[1]), True)  # entries cached before redaction too
         real_headers = headers() if callable(headers) else (headers or {})
+        self._learn_headers(real_headers)
         try:
             status, body = self.breaker.call(self._fetch_with_retries, method, path, params, real_headers, data)
         except pybreaker.CircuitBreakerError as exc:
             self.stats["short_circuited"] += 1
             raise CircuitOpen(f"{self.source}: circuit breaker open after repeated failures") from exc
-        except ApiError:
+        except ApiError as exc:
+            exc.args = tuple(self.redact(a) if isinstance(a, str) else a for a in exc.args)
             if self.health is not None:
                 self.health.failure(self.source)
             raise
+        body = self._redactor.data(body)  # an answer echoing our key is stored and returned without it
         self.last_success_at = dt.datetime.now(dt.timezone.utc).isoformat()
         if self.health is not None:
             self.health.success(self.source)
@@ -221,10 +250,21 @@ class ApiClient:
         public = sorted((k, str(v)) for k, v in params.items() if k.lower() not in SECRET_PARAMS)
         return f"{method} {self._url(path)}?{urlencode(public)}"  # a fake's answers never pass for live ones
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self._redactor.configured
+
+    @secrets.setter
+    def secrets(self, values) -> None:
+        self._redactor.configure(values)
+
     def redact(self, text: str) -> str:
-        for s in self.secrets:
-            text = text.replace(s, "***")
-        return text
+        """``text`` without any secret this client knows (configured or sent), nor ``api_key=…``-style values."""
+        return self._redactor.text(text)
+
+    def redact_value(self, value):
+        """A row value (text, list of texts, JSON) redacted like ``redact``."""
+        return self._redactor.value(value)
 
     @property
     def breaker_state(self) -> str:
@@ -234,15 +274,35 @@ class ApiClient:
     def _note(self, message: str) -> None:
         self._log(self.redact(message))
 
+    def _learn_headers(self, headers: dict) -> None:
+        for name, value in (headers or {}).items():
+            if isinstance(name, str) and isinstance(value, str) and _SECRET_HEADER_RE.search(name):
+                parts = value.split(None, 1)  # "Bearer <token>", "Basic <b64>", "Discogs token=<t>"
+                self._redactor.learn(value, *(parts[1:] if len(parts) == 2 else []),
+                                     *(p.split("=", 1)[1] for p in parts if "=" in p.rstrip("=")))
+
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
+
+    def _origin(self, url: str, path: str) -> Origin:
+        """The origin a request may go to: the base URL's for a path, an absolute URL's own otherwise."""
+        try:
+            origin = parse_origin(url)
+            if not path.startswith(("http://", "https://")):
+                base = parse_origin(self.base_url or "")
+                if origin != base:
+                    raise UrlRefused(f"{path!r} leaves the base origin {base}")
+        except UrlRefused as exc:
+            self.stats["refused_url"] += 1
+            raise UrlNotAllowed(self.redact(f"{self.source}: URL for {path[:200]!r} refused: {exc.reason}")) from None
+        return origin
 
     def _wait(self, state: RetryCallState) -> float:
         """The pause before the next try. Pure: tenacity also calls it after the last try."""
         exc = state.outcome.exception() if state.outcome else None
-        retry_after = getattr(exc, "retry_after", None)
+        retry_after = bounded_wait(getattr(exc, "retry_after", None), self.policy.retry_after_cap_s)
         if retry_after is not None:
-            return min(retry_after, self.policy.retry_after_cap_s)
+            return retry_after
         return self._rng.uniform(0, min(self.policy.backoff_max_s,
                                         self.policy.backoff_base_s * 2 ** (state.attempt_number - 1)))
 
@@ -283,13 +343,43 @@ class ApiClient:
             self.stats["timeouts"] += 1
             raise _Retry(TransportFailure, f"{self.source}: answer from {path}: {exc}", None) from exc
 
-    def _once(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
-        self.limiter.acquire()
-        self.stats["calls"] += 1
+    def _send(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
+        """One request and its same-origin redirects (each hop through the limiter, counted in ``calls``)."""
         url = self._url(path)
+        own = self._origin(url, path)
+        for hop in range(self.policy.max_redirects + 1):
+            self.limiter.acquire()
+            self.stats["calls"] += 1
+            try:
+                resp = send_checked(self.session, method, url, own, params=params, headers=headers, data=data,
+                                    stream=True, timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
+            except UrlRefused as exc:
+                self.stats["refused_url"] += 1
+                raise UrlNotAllowed(self.redact(f"{self.source}: request for {path[:200]!r} refused: {exc.reason}")) \
+                    from None
+            if resp.status_code not in REDIRECT_STATUSES:
+                return resp
+            location = resp.headers.get("Location")
+            resp.close()
+            try:
+                url, _ = next_hop(resp.url or url, location, own=own)
+            except UrlRefused as exc:
+                self.stats["refused_redirects"] += 1
+                raise RedirectRefused(self.redact(f"{self.source}: HTTP {resp.status_code} on {path}: {exc.reason}"),
+                                      resp.status_code) from None
+            if hop == self.policy.max_redirects:
+                break
+            self.stats["redirects"] += 1
+            params = None  # the Location carries its own query
+            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
+                method, data = "GET", None
+        self.stats["refused_redirects"] += 1
+        raise RedirectRefused(self.redact(f"{self.source}: more than {self.policy.max_redirects} redirects on {path}"),
+                              resp.status_code)
+
+    def _once(self, method: str, path: str, params: dict, headers: dict, data: dict | None):
         try:
-            resp = self.session.request(method, url, params=params, headers=headers, data=data, stream=True,
-                                        timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
+            resp = self._send(method, path, params, headers, data)
             content = self._read(resp, path)
         except requests.Timeout as exc:
             self.stats["timeouts"] += 1
@@ -305,14 +395,14 @@ class ApiClient:
         if status == 429:
             self.stats["http_429"] += 1
             raise _Retry(RateLimited, f"{self.source}: HTTP 429 on {path}", status,
-                         parse_retry_after(resp.headers.get("Retry-After")))
+                         bounded_wait(parse_retry_after(resp.headers.get("Retry-After")), self.policy.retry_after_cap_s))
         if status in RETRY_STATUSES:
             raise _Retry(ServerError, f"{self.source}: HTTP {status} on {path}", status,
-                         parse_retry_after(resp.headers.get("Retry-After")))
+                         bounded_wait(parse_retry_after(resp.headers.get("Retry-After")), self.policy.retry_after_cap_s))
         if status in (401, 403):
-            raise AuthRejected(self.redact(f"{self.source}: HTTP {status} on {path}: {_snippet(content)}"), status)
+            raise AuthRejected(f"{self.source}: HTTP {status} on {path}: {self._snippet(content)}", status)
         if status >= 400 and status != 404:
-            raise BadRequest(self.redact(f"{self.source}: HTTP {status} on {path}: {_snippet(content)}"), status)
+            raise BadRequest(f"{self.source}: HTTP {status} on {path}: {self._snippet(content)}", status)
         try:
             body = loads_bounded(content, self.policy.max_json_depth, self.policy.max_body_bytes) \
                 if content.strip() else None
@@ -324,9 +414,9 @@ class ApiClient:
             raise _Retry(BadResponse, f"{self.source}: invalid JSON from {path} (HTTP {status})", status) from None
         return status, body
 
-
-def _snippet(content: bytes) -> str:
-    return content[:200].decode("utf-8", errors="replace")
+    def _snippet(self, content: bytes) -> str:
+        """The start of an error answer, redacted before it is cut (a secret cut in half is still a leak)."""
+        return self.redact(content[:64 * 1024].decode("utf-8", errors="replace"))[:200]
 
 
 class _Retry(Exception):

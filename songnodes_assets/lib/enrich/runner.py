@@ -3,6 +3,9 @@
 Status per track: matched | not_found | failed (error_class, is_retriable) | skipped (source off, no
 credentials, no MusicBrainz id). The source counts as *down* when its credentials are rejected, its
 circuit breaker opened, or most calls failed; the caller then fails the partition after saving rows.
+
+Secrets never reach a row or a log line: every text value of every outcome row (``match_reason``,
+``error``, ``matched_*``, tags, genres …) and every log message pass through the client's redactor.
 """
 
 from __future__ import annotations
@@ -84,11 +87,31 @@ def _lookup(adapter: Source, client: ApiClient, track: TrackQuery, context: dict
         raise BadResponse(f"{adapter.name}: answer not understood ({type(exc).__name__}: {exc})") from exc
 
 
+def _redacted(client: ApiClient, row: dict) -> dict:
+    return {k: client.redact_value(v) for k, v in row.items()}
+
+
+class _RedactedRows(list):
+    """The outcome rows; each appended row is redacted on the way in."""
+
+    def __init__(self, client: ApiClient):
+        super().__init__()
+        self._client = client
+
+    def append(self, row: dict) -> None:
+        super().append(_redacted(self._client, row))
+
+
 def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scrape_date: str,
            context: dict | None = None, max_failure_rate: float = 0.5,
            log: Callable[[str], None] = lambda m: None) -> tuple[list[dict], EnrichSummary]:
     summary = EnrichSummary(source=adapter.name, tracks=len(tracks))
-    rows: list[dict] = []
+    rows: list[dict] = _RedactedRows(client)
+    raw_log = log
+
+    def log(message: str) -> None:  # noqa: F811 - every log line redacted
+        raw_log(client.redact(message))
+
     auth_error: str | None = None
     for i, track in enumerate(tracks, start=1):
         if auth_error:  # credentials rejected: asking again would only be rejected again
@@ -129,4 +152,6 @@ def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scra
             summary.down_reason = f"circuit breaker opened at {', '.join(client.breaker_log.opened_at)}"
         elif summary.attempted and summary.failed / summary.attempted > max_failure_rate:
             summary.down_reason = f"{summary.failed} of {summary.attempted} lookups failed"
-    return rows, summary
+    if summary.down_reason:
+        summary.down_reason = client.redact(summary.down_reason)
+    return list(rows), summary

@@ -17,7 +17,16 @@ class HostNotAllowed(FetchError):
     kind = "host_not_allowed"
 
 
+class UnsafeUrl(HostNotAllowed):
+    """A URL refused by the URL policy before any request: backslash, userinfo, control characters or
+    whitespace in the authority, a non-canonical host, or parsers that disagree on where it connects."""
+
+    kind = "unsafe_url"
+
+
 class OffsiteRedirect(FetchError):
+    """A redirect refused: its target is unsafe, off the allowed origins, or an https -> http downgrade."""
+
     kind = "offsite_redirect"
 
 

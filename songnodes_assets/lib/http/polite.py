@@ -1,19 +1,34 @@
-"""One polite HTTP client for every crawl: allowed hosts only, robots.txt (allow/deny and
-Crawl-delay, via protego), one request at a time per host with a minimum interval plus jitter,
+"""One polite HTTP client for every crawl: allowed origins only, robots.txt (allow/deny and
+Crawl-delay, via protego), one request at a time per origin with a minimum interval plus jitter,
 timeouts, retries with exponential backoff and full jitter (tenacity), Retry-After honoured (capped),
-redirects checked hop by hop against the allowed hosts.
+redirects followed by hand and checked hop by hop.
+
+Every URL goes through ``url_policy``: it is refused before any request when its authority is ambiguous
+(backslash, userinfo, whitespace, control characters, a non-canonical host) and it must be on an allowed
+origin (scheme, host and port; a bare host entry means its scheme's default port). A URL the caller asks
+for directly (built by our code from configuration) may also use another port of a listed bare host when
+``Politeness.trust_requested_ports`` is on (the default, because Settings lists the base URL's host
+without its port); a redirect never may: each hop must be on an allowed origin or on the origin the
+caller asked for, never from https down to http, at most ``max_redirects`` hops. robots.txt is only
+ever read from the origin that passed these checks.
+
+Remote numbers are bounded: Crawl-delay is capped at ``Politeness.crawl_delay_cap_s``
+(``CRAWL_DELAY_CAP_S`` = 60 s by default; infinite, NaN and negative values are ignored by protego, huge
+ones are capped) and Retry-After at ``retry_after_cap_s`` (huge, infinite, NaN or negative values never
+crash: see ``bounded_wait``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import math
 import random
+import re
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
 
 import requests
 from protego import Protego
@@ -21,9 +36,13 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from . import errors
 from .body import BodyTooLarge, BodyTooSlow, read_body
+from .url_policy import REDIRECT_STATUSES, AllowList, Origin, UrlRefused, next_hop, parse_origin, send_checked
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
 KEPT_HEADERS = ("content-type", "content-length", "last-modified", "etag", "retry-after", "date", "server", "location")
+MAX_REMOTE_WAIT_S = 24 * 3600.0  # no remote-requested wait is ever longer, whatever cap is configured
+CRAWL_DELAY_CAP_S = 60.0  # a robots.txt Crawl-delay above this is read as this (1e9 would mean ~31 years)
+_ASCII_DIGITS = re.compile(r"^[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,8 @@ class Politeness:
     max_body_bytes: int = 20 * 1024 * 1024
     max_fetch_s: float = 120.0  # whole-body deadline: a server trickling bytes (slow loris) cannot hold us
     respect_robots: bool = True
+    crawl_delay_cap_s: float = CRAWL_DELAY_CAP_S  # longest Crawl-delay honoured (seconds)
+    trust_requested_ports: bool = True  # a URL asked for directly may use any port of a listed bare host
 
 
 @dataclass
@@ -71,22 +92,56 @@ class _Retriable(Exception):
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent/invalid."""
-    if not value:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent/invalid.
+    Never raises; the value may be huge (even ``inf``): callers bound it with ``bounded_wait``."""
+    if not value or not isinstance(value, str):
         return None
     value = value.strip()
-    if value.isdigit():
+    if _ASCII_DIGITS.match(value):  # str.isdigit() also accepts "²", which float() refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        now_ts = now if now is not None else time.time()
+        return max(0.0, when.timestamp() - now_ts)
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def bounded_wait(seconds: float | None, cap_s: float) -> float | None:
+    """A wait the remote side asked for (Retry-After), bounded to [0, cap_s]: None stays None, NaN and +inf
+    become the cap, negative values 0. A NaN or negative cap counts as 0, and no cap exceeds
+    ``MAX_REMOTE_WAIT_S`` (so ``time.sleep`` never overflows)."""
+    if seconds is None:
+        return None
+    try:
+        cap = float(cap_s)
     except (TypeError, ValueError):
+        cap = 0.0
+    cap = 0.0 if math.isnan(cap) or cap < 0 else min(cap, MAX_REMOTE_WAIT_S)
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError, OverflowError):
+        value = cap
+    if math.isnan(value):
+        value = cap
+    return max(0.0, min(value, cap))
+
+
+def bounded_crawl_delay(delay, cap_s: float = CRAWL_DELAY_CAP_S) -> float | None:
+    """A robots.txt Crawl-delay as seconds in [0, cap_s]; None when absent, NaN or negative."""
+    if delay is None:
         return None
-    if when is None:
+    try:
+        value = float(delay)
+    except (TypeError, ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    now_ts = now if now is not None else time.time()
-    return max(0.0, when.timestamp() - now_ts)
+    if math.isnan(value) or value < 0:
+        return None
+    return min(value, cap_s)
 
 
 @dataclass
@@ -112,31 +167,35 @@ class PoliteClient:
         self._hosts: dict[str, _HostState] = {}
         self._hosts_lock = threading.Lock()
         self._log = log
+        self._allowed = AllowList(politeness.allowed_hosts)  # ValueError naming a malformed entry
         self.stats: Counter[str] = Counter()
         self.robots_agent = politeness.user_agent.split("/")[0].split(" ")[0] or "*"
 
     # ---- public -------------------------------------------------------------------------------
     def get(self, url: str) -> FetchResult:
-        """GET a URL: host allow-list, robots, pacing, retries, redirects. Raises FetchError subclasses."""
-        self._check_host(url)
-        self._check_robots(url)
-        current = url
+        """GET a URL: URL policy and allowed origins, robots, pacing, retries, redirects (each hop checked).
+        Raises FetchError subclasses; a refused redirect is an ``OffsiteRedirect`` naming its target."""
+        origin = self._check_url(url)
+        self._check_robots(url, origin)
+        current, current_origin = url, origin
         started = self._clock()
         attempts_total = 0
         for _hop in range(self.p.max_redirects + 1):
-            resp, body, attempts = self._fetch_with_retries(current)
+            resp, body, attempts = self._fetch_with_retries(current, current_origin)
             attempts_total += attempts
-            if resp.is_redirect or resp.status_code in (301, 302, 303, 307, 308):
+            if resp.status_code in REDIRECT_STATUSES:
                 location = resp.headers.get("location")
                 if not location:
                     raise errors.HttpStatusError(current, f"redirect {resp.status_code} without Location", resp.status_code)
-                nxt = urljoin(current, location)
-                host = (urlsplit(nxt).hostname or "").lower()
-                if host not in self.p.allowed_hosts or urlsplit(nxt).scheme not in ("http", "https"):
+                try:  # the origin asked for stays allowed; any other hop must be on the allow-list
+                    nxt, nxt_origin = next_hop(current, location, allowed=self._allowed, own=origin)
+                except UrlRefused as exc:
                     self.stats["refused_offsite_redirect"] += 1
-                    raise errors.OffsiteRedirect(url, f"redirect to {nxt!r} leaves the allowed hosts", resp.status_code)
-                self._check_robots(nxt)
-                current = nxt
+                    self._note(f"{url}: {exc.reason}")
+                    raise errors.OffsiteRedirect(url, exc.reason, resp.status_code, attempts_total) from None
+                self.stats["redirects"] += 1
+                self._check_robots(nxt, nxt_origin)
+                current, current_origin = nxt, nxt_origin
                 continue
             headers = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
             if resp.status_code >= 400:
@@ -147,52 +206,60 @@ class PoliteClient:
         raise errors.TooManyRedirects(url, f"more than {self.p.max_redirects} redirects")
 
     def crawl_delay(self, url: str) -> float | None:
-        return self._host_state(url).crawl_delay
+        """The (capped) Crawl-delay robots.txt gave for the URL's origin; None if none or not read yet."""
+        try:
+            return self._host_state(parse_origin(url)).crawl_delay
+        except UrlRefused:
+            return None
 
     # ---- internals ----------------------------------------------------------------------------
-    def _host_key(self, url: str) -> str:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}".lower()
-
-    def _host_state(self, url: str) -> _HostState:
-        key = self._host_key(url)
+    def _host_state(self, origin: Origin) -> _HostState:
         with self._hosts_lock:
-            return self._hosts.setdefault(key, _HostState())
+            return self._hosts.setdefault(str(origin), _HostState())
 
-    def _check_host(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise errors.HostNotAllowed(url, f"scheme {parts.scheme!r} is not http(s)")
-        host = (parts.hostname or "").lower()
-        if host not in self.p.allowed_hosts:
+    def _check_url(self, url: str) -> Origin:
+        try:
+            origin = parse_origin(url)
+        except UrlRefused as exc:
+            if exc.kind == "unsafe_url":
+                self.stats["refused_unsafe_url"] += 1
+                raise errors.UnsafeUrl(url, exc.reason) from None
             self.stats["refused_host"] += 1
-            raise errors.HostNotAllowed(url, f"host {host!r} is not in the allowed hosts {sorted(self.p.allowed_hosts)}")
+            raise errors.HostNotAllowed(url, exc.reason) from None
+        if self._allowed.allows(origin):
+            return origin
+        if self.p.trust_requested_ports and self._allowed.lists_host(origin.host):
+            return origin  # our own configured URL (e.g. the base URL on a test port); redirects stay strict
+        self.stats["refused_host"] += 1
+        raise errors.HostNotAllowed(url, f"{origin} is not in the allowed hosts [{self._allowed}]")
 
-    def _check_robots(self, url: str) -> None:
+    def _check_robots(self, url: str, origin: Origin) -> None:
         if not self.p.respect_robots:
             return
-        state = self._host_state(url)
-        with state.robots_lock:  # one robots.txt fetch per host, even with concurrent callers
+        state = self._host_state(origin)
+        with state.robots_lock:  # one robots.txt fetch per origin, even with concurrent callers
             if state.robots is None:
-                robots = self._load_robots(url)
-                delay = robots.crawl_delay(self.robots_agent)
-                state.crawl_delay = float(delay) if delay is not None else None
+                robots = self._load_robots(origin)
+                raw_delay = robots.crawl_delay(self.robots_agent)
+                state.crawl_delay = bounded_crawl_delay(raw_delay, self.p.crawl_delay_cap_s)
+                if raw_delay is not None and state.crawl_delay != raw_delay:
+                    self._note(f"{origin}: robots.txt Crawl-delay {raw_delay!r} capped to {state.crawl_delay}s")
                 state.robots = robots
         if not state.robots.can_fetch(url, self.robots_agent):
             self.stats["refused_robots"] += 1
             raise errors.RobotsDisallowed(url, f"robots.txt disallows this URL for {self.robots_agent!r}")
 
-    def _load_robots(self, url: str) -> Protego:
-        robots_url = self._host_key(url) + "/robots.txt"
+    def _load_robots(self, origin: Origin) -> Protego:
+        robots_url = f"{origin}/robots.txt"  # only ever the origin that passed the URL policy
         try:
-            resp, body, _ = self._fetch_with_retries(robots_url)
+            resp, body, _ = self._fetch_with_retries(robots_url, origin)
         except errors.FetchError as exc:
             self._note(f"robots.txt unreachable ({exc}); treating the host as disallowed")
             return Protego.parse("User-agent: *\nDisallow: /")
         if resp.status_code >= 500:
             self._note(f"robots.txt answered {resp.status_code}; treating the host as disallowed")
             return Protego.parse("User-agent: *\nDisallow: /")
-        if resp.status_code >= 400 or resp.status_code in (301, 302, 303, 307, 308):
+        if resp.status_code >= 400 or resp.status_code in REDIRECT_STATUSES:  # never followed
             return Protego.parse("")  # no robots.txt: everything allowed
         return Protego.parse(body.decode("utf-8", errors="replace"))
 
@@ -207,15 +274,18 @@ class PoliteClient:
             self.stats["pacing_sleeps"] += 1
             self._sleep(wait)
 
-    def _once(self, url: str) -> tuple[requests.Response, bytes]:
-        state = self._host_state(url)
-        with state.lock:  # one request at a time per host
+    def _once(self, url: str, origin: Origin) -> tuple[requests.Response, bytes]:
+        state = self._host_state(origin)
+        with state.lock:  # one request at a time per origin
             self._pace(state)
             self.stats["requests"] += 1
             try:
-                resp = self.session.get(url, timeout=(self.p.connect_timeout_s, self.p.read_timeout_s),
-                                        allow_redirects=False, stream=True)
+                resp = send_checked(self.session, "GET", url, origin, stream=True,
+                                    timeout=(self.p.connect_timeout_s, self.p.read_timeout_s))
                 body = self._read_body(url, resp)
+            except UrlRefused as exc:
+                self.stats["refused_unsafe_url"] += 1
+                raise errors.UnsafeUrl(url, exc.reason) from None
             except errors.FetchError:
                 raise
             except (requests.Timeout, requests.ConnectionError) as exc:
@@ -228,7 +298,7 @@ class PoliteClient:
         self.stats[f"status_{resp.status_code}"] += 1
         self.stats["bytes"] += len(body)
         if resp.status_code in RETRY_STATUSES:
-            retry_after = parse_retry_after(resp.headers.get("retry-after"))
+            retry_after = parse_retry_after(resp.headers.get("retry-after"))  # bounded in _wait
             raise _Retriable(resp.status_code, retry_after, f"HTTP {resp.status_code}")
         return resp, body
 
@@ -243,7 +313,7 @@ class PoliteClient:
     def _wait(self, retry_state: RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         if isinstance(exc, _Retriable) and exc.retry_after is not None:
-            wait = min(exc.retry_after, self.p.retry_after_cap_s)
+            wait = bounded_wait(exc.retry_after, self.p.retry_after_cap_s)
         else:  # full jitter: uniform(0, min(cap, base * 2^n))
             ceiling = min(self.p.backoff_max_s, self.p.backoff_base_s * 2 ** (retry_state.attempt_number - 1))
             wait = self._rng.uniform(0, ceiling)
@@ -253,7 +323,7 @@ class PoliteClient:
         self._note(f"retrying after {exc} in {wait:.2f}s (attempt {retry_state.attempt_number})")
         return wait
 
-    def _fetch_with_retries(self, url: str) -> tuple[requests.Response, bytes, int]:
+    def _fetch_with_retries(self, url: str, origin: Origin) -> tuple[requests.Response, bytes, int]:
         attempts = 0
         retrying = Retrying(stop=stop_after_attempt(self.p.max_tries), wait=self._wait,
                             retry=retry_if_exception_type(_Retriable), sleep=self._sleep, reraise=True)
@@ -261,7 +331,7 @@ class PoliteClient:
             for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    resp, body = self._once(url)
+                    resp, body = self._once(url, origin)
                     return resp, body, attempts
         except _Retriable as exc:
             if exc.status is None:
