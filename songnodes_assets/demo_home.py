@@ -36,8 +36,11 @@ ROOT_DEMO_HOME = Path(".songnodes") / "dagster_home"
 
 def demo_home() -> dict | None:
     """The demo marker of the instance in use (unreadable marker: still a demo home): the one in DAGSTER_HOME,
-    or, when DAGSTER_HOME is unset or one of dagster's temporary homes, the one under ./.songnodes."""
+    or, under plain `dagster dev` (DAGSTER_HOME unset or one of its temporary homes: the root dagster.yaml,
+    i.e. the demo's storage, is in use), the one under ./.songnodes."""
     home = os.environ.get("DAGSTER_HOME")
+    if not home and os.environ.get("DAGSTER_IS_DEV_CLI") != "1":
+        return None
     if not home or Path(home).name.startswith(".tmp_dagster_home_"):
         home = str(ROOT_DEMO_HOME.resolve())
     if not marker_path(home).is_file():

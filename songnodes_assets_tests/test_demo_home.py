@@ -62,7 +62,7 @@ def test_readme_quotes_the_expected_demo_counts():
 
 
 def test_definitions_on_a_demo_home_stay_offline_and_paused(tmp_path):
-    home = tmp_path / "demo"
+    home = tmp_path / ".songnodes"
     assert _demo(home).wait(timeout=240) == 0
     probe = ("import json; from songnodes_assets.definitions import defs; from songnodes_assets.settings import Settings;"
              "from songnodes_assets.lib.enrich.sources.base import load_config; from songnodes_assets.lib.enrich.sources "
@@ -70,16 +70,24 @@ def test_definitions_on_a_demo_home_stay_offline_and_paused(tmp_path):
              "print(json.dumps({'sensors': {x.name: x.default_status.value for x in defs.sensors},"
              "'base': s.mixesdb_base_url, 'lake': s.lakehouse_root,"
              "'apis': sorted({load_config(c).base_url for c in SOURCES.values()})}))")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
-                         env=_env(DAGSTER_HOME=str(home / "dagster_home")))
-    assert out.returncode == 0, out.stderr
-    info = json.loads(out.stdout.strip().splitlines()[-1])
-    assert info["sensors"]["songnodes_automation"] == "STOPPED"
-    assert info["sensors"]["retry_failed_enrichments"] == "STOPPED"
-    assert info["sensors"]["alert_run_failures"] == "RUNNING"  # alerts read the instance only
-    assert info["base"] == "http://127.0.0.1:9" and info["apis"] == ["http://127.0.0.1:9"]
-    assert info["lake"] == str(home / "lakehouse")
-    assert "demo home" in out.stderr and "paused" in out.stderr
+
+    def load(**env):
+        out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                             env=_env(**env))
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
+
+    # DAGSTER_HOME = the demo's home (make ui), and plain `dagster dev` in the folder holding .songnodes
+    for env in ({"DAGSTER_HOME": str(home / "dagster_home")}, {"DAGSTER_IS_DEV_CLI": "1"}):
+        info, err = load(**env)
+        assert info["sensors"]["songnodes_automation"] == "STOPPED", env
+        assert info["sensors"]["retry_failed_enrichments"] == "STOPPED"
+        assert info["sensors"]["alert_run_failures"] == "RUNNING"  # alerts read the instance only
+        assert info["base"] == "http://127.0.0.1:9" and info["apis"] == ["http://127.0.0.1:9"]
+        assert Path(info["lake"]).resolve() == (home / "lakehouse").resolve()
+        assert "demo home" in err and "paused" in err
+    info, _ = load(DAGSTER_HOME=str(tmp_path / "another_home"))  # any other instance is not the demo's
+    assert info["sensors"]["songnodes_automation"] == "RUNNING" and info["base"] == "https://www.mixesdb.com"
 
 
 def test_a_killed_demo_does_not_hold_its_pool_slot(tmp_path):
