@@ -49,6 +49,13 @@ def _int(name: str, default: int) -> int:
     return value
 
 
+def _allow_entry(parts) -> str:
+    """An allow-list entry for a configured URL: its host, with its port when the URL names one."""
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{parts.port}" if parts.port is not None else host
+
+
 def _list(raw: str) -> list[str]:
     return [p for p in (x.strip() for x in raw.replace("\n", ",").replace(" ", ",").split(",")) if p]
 
@@ -89,7 +96,7 @@ class Settings:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"SONGNODES_MIXESDB_BASE_URL={base!r} must be an http(s) URL")
         start = _list(_env("SONGNODES_MIXESDB_START_URLS", f"{base}/w/Special:RecentChanges"))
-        hosts = {parts.hostname.lower()}
+        hosts = {_allow_entry(parts)}
         if parts.hostname.lower().endswith("mixesdb.com"):
             hosts |= {"www.mixesdb.com", "mixesdb.com"}
         hosts |= {h.lower() for h in _list(_env("SONGNODES_ALLOWED_HOSTS", ""))}
@@ -98,7 +105,7 @@ class Settings:
             p = urlsplit(u)
             if p.scheme not in ("http", "https") or not p.hostname:
                 raise ValueError(f"SONGNODES_1001TL_URLS: {u!r} is not an http(s) URL")
-            hosts.add(p.hostname.lower())  # configured by the operator: trusted
+            hosts.add(_allow_entry(p))  # configured by the operator: trusted
         contact = _env("SONGNODES_CONTACT", DEFAULT_CONTACT)
         return cls(
             lakehouse_root=_env("SONGNODES_LAKEHOUSE_ROOT", os.path.join(os.getcwd(), ".songnodes", "lakehouse")),

@@ -87,8 +87,8 @@ def test_discovery_deep_answer_is_a_clean_error_naming_the_url(httpserver):
     httpserver.expect_request("/w/api.php").respond_with_data(b"[" * 100_000 + b"]" * 100_000,
                                                               content_type="application/json")
     client = PoliteClient(Politeness(user_agent="SongNodesTest/1.0 (+mailto:test@example.org)",
-                                     allowed_hosts=frozenset({"127.0.0.1"}), min_interval_s=0.0, jitter_s=0.0,
-                                     max_tries=1))
+                                     allowed_hosts=frozenset({f"127.0.0.1:{httpserver.port}"}), min_interval_s=0.0,
+                                     jitter_s=0.0, max_tries=1))
     base = httpserver.url_for("").rstrip("/")
     with pytest.raises(DiscoveryError) as info:
         discover(client, base, [base + "/w/Category:Techno"], limit=10)

@@ -6,6 +6,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dagster as dg
 import pytest
@@ -237,7 +238,7 @@ def test_slow_loris_answers_hit_the_deadline(hostile_api, tmp_path):
     with pytest.raises(TransportFailure):
         client.get_json("/ws/2/recording", {"query": "x"})
     assert time.time() - t0 < 3.5
-    polite = PoliteClient(Politeness(user_agent="t", allowed_hosts=frozenset({"127.0.0.1"}), min_interval_s=0,
+    polite = PoliteClient(Politeness(user_agent="t", allowed_hosts=frozenset({urlsplit(base).netloc}), min_interval_s=0,
                                      jitter_s=0, max_tries=1, read_timeout_s=1.0, max_fetch_s=1.0, respect_robots=False))
     with pytest.raises(errors.FetchError):
         polite.get(base + "/ws/2/recording")

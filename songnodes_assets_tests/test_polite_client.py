@@ -22,7 +22,7 @@ class MaxJitter(random.Random):
 
 
 def client_for(httpserver, **kw) -> PoliteClient:
-    params = dict(user_agent=UA, allowed_hosts=frozenset({"127.0.0.1"}), min_interval_s=0.0, jitter_s=0.0,
+    params = dict(user_agent=UA, allowed_hosts=frozenset({f"127.0.0.1:{httpserver.port}"}), min_interval_s=0.0, jitter_s=0.0,
                   connect_timeout_s=2.0, read_timeout_s=2.0, max_tries=3, backoff_base_s=0.2, backoff_max_s=2.0,
                   retry_after_cap_s=5.0)
     params.update(kw)
@@ -172,8 +172,8 @@ def test_connection_refused_is_a_transport_error():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens here now
-    c = PoliteClient(Politeness(user_agent=UA, allowed_hosts=frozenset({"127.0.0.1"}), min_interval_s=0, jitter_s=0,
-                                max_tries=2, backoff_base_s=0.01, respect_robots=False), rng=MaxJitter())
+    c = PoliteClient(Politeness(user_agent=UA, allowed_hosts=frozenset({f"127.0.0.1:{port}"}), min_interval_s=0,
+                                jitter_s=0, max_tries=2, backoff_base_s=0.01, respect_robots=False), rng=MaxJitter())
     with pytest.raises(errors.TransportError):
         c.get(f"http://127.0.0.1:{port}/x")
 

@@ -74,6 +74,7 @@ class EnrichmentResource(dg.ConfigurableResource):
     user_agent: str
     max_failure_rate: float
     min_success_rate: float = 0.85
+    retry_after_cap_s: float = 120.0
     breaker_fail_max: int
     breaker_reset_s: float
     timeout_s: float
@@ -97,7 +98,8 @@ class EnrichmentResource(dg.ConfigurableResource):
                                       log=warn),
             cache=ResponseCache(state / "responses.sqlite", log=warn), user_agent=self.user_agent,
             policy=RetryPolicy(connect_timeout_s=min(5.0, self.timeout_s), read_timeout_s=self.timeout_s,
-                               max_tries=self.max_tries, backoff_base_s=self.backoff_s),
+                               max_tries=self.max_tries, backoff_base_s=self.backoff_s,
+                               retry_after_cap_s=self.retry_after_cap_s),
             breaker_fail_max=self.breaker_fail_max, breaker_reset_s=self.breaker_reset_s,
             secrets=source_config.secrets, log=log, health=SourceHealth(state / "health.sqlite", log=warn))
 
@@ -136,5 +138,6 @@ def _resources(settings: Settings) -> dict:
             max_failure_rate=settings.enrich_max_failure_rate, min_success_rate=settings.enrich_min_success_rate,
             breaker_fail_max=settings.breaker_fail_max,
             breaker_reset_s=settings.breaker_reset_s, timeout_s=settings.api_timeout_s,
-            max_tries=settings.api_max_tries, backoff_s=settings.api_backoff_s),
+            max_tries=settings.api_max_tries, backoff_s=settings.api_backoff_s,
+            retry_after_cap_s=settings.retry_after_cap_s),
     }

@@ -7,8 +7,8 @@ Every URL goes through ``url_policy``: it is refused before any request when its
 (backslash, userinfo, whitespace, control characters, a non-canonical host) and it must be on an allowed
 origin (scheme, host and port; a bare host entry means its scheme's default port). A URL the caller asks
 for directly (built by our code from configuration) may also use another port of a listed bare host when
-``Politeness.trust_requested_ports`` is on (the default, because Settings lists the base URL's host
-without its port); a redirect never may: each hop must be on an allowed origin or on the origin the
+``Politeness.trust_requested_ports`` is on (off by default: Settings lists a configured URL's host with
+its port when it names one); a redirect never may: each hop must be on an allowed origin or on the origin the
 caller asked for, never from https down to http, at most ``max_redirects`` hops. robots.txt is only
 ever read from the origin that passed these checks.
 
@@ -62,7 +62,7 @@ class Politeness:
     max_fetch_s: float = 120.0  # whole-body deadline: a server trickling bytes (slow loris) cannot hold us
     respect_robots: bool = True
     crawl_delay_cap_s: float = CRAWL_DELAY_CAP_S  # longest Crawl-delay honoured (seconds)
-    trust_requested_ports: bool = True  # a URL asked for directly may use any port of a listed bare host
+    trust_requested_ports: bool = False  # a URL asked for directly may use any port of a listed bare host
 
 
 @dataclass
