@@ -62,3 +62,43 @@ def test_rerun_with_the_source_down_keeps_matched_rows_and_gold_fields(env, inst
     healed = lake().read(ENRICHMENT["spotify"], DATE)
     assert set(healed.loc[healed["status"] == "matched", "track_id"]) == matched_before
     assert healed["last_error_class"].isna().all()
+
+
+def test_local_state_failure_mid_partition_saves_the_rows_done(tmp_path, monkeypatch):
+    """The limiter's file becomes unusable after 3 lookups (here: a directory takes its place, as good as a
+    full or read-only disk for SQLite): the rows done are kept, the rest are failed rows naming the file."""
+    from songnodes_assets.lib.enrich.api_client import ApiClient
+    from songnodes_assets.lib.enrich.ratelimit import SharedRateLimiter
+    from songnodes_assets.lib.enrich.runner import enrich
+    from songnodes_assets.lib.enrich.sources import SOURCES
+    from songnodes_assets.lib.enrich.sources.base import load_config
+    from songnodes_assets.lib.matching import TrackQuery
+    from songnodes_assets.sample_site.fake_apis import FakeApis
+
+    with FakeApis() as apis:
+        monkeypatch.setenv("SONGNODES_MUSICBRAINZ_BASE_URL", apis.base_url_for("musicbrainz"))
+        config = load_config(SOURCES["musicbrainz"])
+        state = tmp_path / "ratelimit.sqlite"
+        client = ApiClient("musicbrainz", config.base_url, limiter=SharedRateLimiter(state, "musicbrainz", 0),
+                           cache=None, user_agent="SongNodesTest/1")
+        tracks = [TrackQuery(track_id=f"t{i}", artists=[c.artists[0]], title=c.title, remixers=[], variants=[])
+                  for i, c in enumerate(apis.catalog[:8])]
+        calls = {"n": 0}
+        original = client.limiter.acquire
+
+        def acquire():
+            calls["n"] += 1
+            if calls["n"] == 4:
+                state.unlink()
+                for suffix in ("-wal", "-shm"):
+                    state.with_name(state.name + suffix).unlink(missing_ok=True)
+                state.mkdir()
+            return original()
+
+        monkeypatch.setattr(client.limiter, "acquire", acquire)
+        rows, summary = enrich(tracks, SOURCES["musicbrainz"](config), client, scrape_date=DATE)
+    assert len(rows) == 8 and summary.down_reason and "local state failed" in summary.down_reason
+    done = [r for r in rows if r["status"] != "failed"]
+    assert len(done) == 3
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert {r["error_class"] for r in failed} == {"local_state"} and str(state) in failed[0]["error"]

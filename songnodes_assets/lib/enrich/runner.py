@@ -11,6 +11,7 @@ Secrets never reach a row or a log line: every text value of every outcome row (
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -113,10 +114,12 @@ def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scra
         raw_log(client.redact(message))
 
     auth_error: str | None = None
+    state_error: str | None = None
     for i, track in enumerate(tracks, start=1):
-        if auth_error:  # credentials rejected: asking again would only be rejected again
-            rows.append(_row(track, adapter.name, "failed", scrape_date, error_class="auth_rejected",
-                             error=auth_error, is_retriable=True))
+        if auth_error or state_error:  # asking again would only fail again: the rest are failed rows at once
+            rows.append(_row(track, adapter.name, "failed", scrape_date,
+                             error_class="auth_rejected" if auth_error else "local_state",
+                             error=auth_error or state_error, is_retriable=True))
             summary.failed += 1
             summary.retriable_failures += 1
             continue
@@ -144,6 +147,14 @@ def enrich(tracks: list[TrackQuery], adapter: Source, client: ApiClient, *, scra
                 summary.down_reason = f"credentials rejected: {message}"
             if not isinstance(exc, CircuitOpen):
                 log(f"{adapter.name} [{i}/{len(tracks)}] {track.artists} - {track.title}: {message}")
+        except (sqlite3.Error, OSError) as exc:  # the local limiter/cache state failed (full disk, read-only)
+            state_error = f"local state failed: {exc}"
+            summary.down_reason = state_error
+            rows.append(_row(track, adapter.name, "failed", scrape_date, error_class="local_state",
+                             error=state_error, is_retriable=True))
+            summary.failed += 1
+            summary.retriable_failures += 1
+            log(f"{adapter.name}: {state_error}; the rows so far are saved and the rest marked failed")
         if i % 25 == 0 or i == len(tracks):
             log(f"{adapter.name}: {i}/{len(tracks)} tracks, {summary.matched} matched, {summary.not_found} not found, "
                 f"{summary.failed} failed, {client.stats['calls']} calls, {client.stats['cache_hits']} cache hits")
