@@ -55,6 +55,8 @@ def test_rerun_with_the_source_down_keeps_matched_rows_and_gold_fields(env, inst
     assert (kept["source_id"].values == before.set_index("track_id").loc[kept["track_id"], "source_id"].values).all()
     assert job("songnodes_gold", instance).success
     gold_after = lake().read(GOLD_ENRICHED, DATE)
+    print(f"spotify down: {len(matched_before)} matched kept; gold spotify_id "
+          f"{gold_before['spotify_id'].notna().sum()} -> {gold_after['spotify_id'].notna().sum()}")
     assert gold_after["spotify_id"].notna().sum() == gold_before["spotify_id"].notna().sum() > 10
     # the source comes back: the repair run answers again and clears nothing good
     apis.set_fault("spotify", None)
