@@ -10,9 +10,13 @@ from pathlib import Path
 
 from .demo_home import write_marker
 
+DEMO_HEADER = "# Local instance for `songnodes demo`"
 DEMO_DAGSTER_YAML = """\
 # Local instance for `songnodes demo` and `make ui` (SQLite storage under this folder).
 telemetry:
+  enabled: false
+# no "Join the Dagster community" pop-up over the first page the demo's user opens
+nux:
   enabled: false
 concurrency:
   pools:
@@ -32,9 +36,16 @@ def prepare_home(home: Path) -> Path:
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster_home").resolve()
     dagster_home.mkdir(parents=True, exist_ok=True)
     cfg = dagster_home / "dagster.yaml"
+    text = None
     if not cfg.exists():
+        text = DEMO_DAGSTER_YAML
+    else:  # a home written by an earlier demo: add the settings it lacks (a file of one's own is left alone)
+        old = cfg.read_text(encoding="utf-8")
+        if old.startswith(DEMO_HEADER) and not any(line.startswith("nux:") for line in old.splitlines()):
+            text = old.rstrip("\n") + "\nnux:\n  enabled: false\n"
+    if text is not None:
         tmp = cfg.with_name(f".dagster.yaml.{os.getpid()}")
-        tmp.write_text(DEMO_DAGSTER_YAML, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, cfg)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home
@@ -68,13 +79,18 @@ def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out)
     import dagster as dg
 
     from .defs.jobs import GOLD_JOB_NAME, MAIN_JOB_NAME
-    from .definitions import build_definitions
+    from .defs.partitions import daily_partitions
     from .lib.catalog import table_counts
     from .sample_site.fake_apis import FakeApis
     from .sample_site.server import SampleSite
     from .settings import Settings
 
     partition = partition or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    if not daily_partitions.has_partition_key(partition):  # refused before any run is created or page fetched
+        print(f"--date {partition}: not a scrape date partition (YYYY-MM-DD, UTC, "
+              f"{daily_partitions.get_first_partition_key()} to {daily_partitions.get_last_partition_key()})",
+              file=sys.stderr)
+        return 1
     os.environ.setdefault("SONGNODES_LAKEHOUSE_ROOT", str(home_path / "lakehouse"))
     os.environ.setdefault("SONGNODES_CACHE_DIR", str(home_path / "cache"))
     write_marker(dagster_home, os.environ["SONGNODES_LAKEHOUSE_ROOT"], os.environ["SONGNODES_CACHE_DIR"])
@@ -95,28 +111,27 @@ def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out)
         out(f"DAGSTER_HOME: {dagster_home}")
         out(f"lakehouse:    {settings.lakehouse_root}")
         out(f"partition:    {partition}")
-        defs = build_definitions(settings)
+        # Only now (environment set) the code location of workspace.yaml loads the definitions, in this
+        # process: the runs carry its origin and job snapshots, like runs launched from `dagster dev`.
+        from .demo_launch import code_location, run_job
+
         with dg.DagsterInstance.get() as instance:
             if not _pools_free(instance, out):
                 return 1
-            result = defs.resolve_job_def(MAIN_JOB_NAME).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=False)
-            out(f"run {result.run_id} ({MAIN_JOB_NAME}): {'SUCCESS' if result.success else 'FAILURE'} "
-                f"({len(site.requests)} page requests, {sum(len(v) for v in apis.log.values())} API requests)")
-            # In production declarative automation builds gold; here it runs right away.
-            gold = defs.resolve_job_def(GOLD_JOB_NAME).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=False)
-            out(f"run {gold.run_id} ({GOLD_JOB_NAME}): {'SUCCESS' if gold.success else 'FAILURE'}")
+            with code_location(instance) as location:
+                out(f"code location: {location.name}")
+                main = run_job(instance, location, MAIN_JOB_NAME, partition)
+                out(f"run {main.run_id} ({MAIN_JOB_NAME}): {'SUCCESS' if main.success else 'FAILURE'} "
+                    f"({len(site.requests)} page requests, {sum(len(v) for v in apis.log.values())} API requests)")
+                # In production declarative automation builds gold; here it runs right away.
+                gold = run_job(instance, location, GOLD_JOB_NAME, partition)
+                out(f"run {gold.run_id} ({GOLD_JOB_NAME}): {'SUCCESS' if gold.success else 'FAILURE'}")
     counts = table_counts(settings.lakehouse_root)
     out("rows per table:")
     for name, n in counts.items():
         out(f"  {name:<26} {n:>6}")
     out("next: `make ui` (or DAGSTER_HOME=%s dagster dev) and open http://127.0.0.1:3000" % dagster_home)
-    ok = True
-    for r in (result, gold):
-        if not r.success:
-            ok = False
-            for ev in r.all_events:
-                if ev.is_failure:
-                    print(f"failure: {ev.message}", file=sys.stderr)
-    return 0 if ok else 1
+    for r in (main, gold):
+        for message in r.failures:
+            print(f"failure: {message}", file=sys.stderr)
+    return 0 if main.success and gold.success else 1

@@ -1,0 +1,92 @@
+"""The demo's runs, seen by the real webserver on the demo home: they belong to the workspace's code location
+(repositoryOrigin set, so the Overview timeline, the job sparklines and "Re-execute" without a version
+warning work), are runs of songnodes_main and songnodes_gold with their partition, and the sensors are
+listed; the community pop-up is off (GraphQL on 127.0.0.1)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DATE = "2024-05-01"
+
+RUNS = """{ runsOrError { ... on Runs { results { runId pipelineName status pipelineSnapshotId
+  repositoryOrigin { repositoryLocationName repositoryName } tags { key value } } } } }"""
+REPOS = """{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name }
+  jobs { name pipelineSnapshotId runs(limit: 5) { runId } } sensors { name sensorState { status } } } } } }"""
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SONGNODES_", "DAGSTER_HOME"))}
+    return {**env, **extra}
+
+
+def _graphql(port: int, query: str) -> dict:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    answer = json.loads(urllib.request.urlopen(req, timeout=30).read())
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_runs_belong_to_the_code_location_in_the_webserver(tmp_path):
+    home = tmp_path / "demo"
+    demo = subprocess.run([str(BIN / "songnodes"), "demo", "--home", str(home), "--date", DATE], cwd=REPO,
+                          env=_env(), capture_output=True, text=True, timeout=180)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "silver.playlists               12" in demo.stdout
+
+    port = _free_port()
+    proc = subprocess.Popen([str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
+                             "-p", str(port)], cwd=REPO, env=_env(DAGSTER_HOME=str(home / "dagster_home")),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        repos, deadline = [], time.time() + 90
+        while not repos and time.time() < deadline:
+            assert proc.poll() is None, "dagster-webserver exited"
+            try:
+                repos = _graphql(port, REPOS)["repositoriesOrError"]["nodes"]
+            except OSError:
+                time.sleep(0.5)
+        assert repos, "dagster-webserver did not load the workspace"
+        (repo,) = repos
+        location = repo["location"]["name"]
+        assert location == "songnodes_assets.definitions:defs"
+        jobs = {j["name"]: j for j in repo["jobs"]}
+
+        runs = _graphql(port, RUNS)["runsOrError"]["results"]
+        assert sorted(r["pipelineName"] for r in runs) == ["songnodes_gold", "songnodes_main"]
+        for run in runs:
+            tags = {t["key"]: t["value"] for t in run["tags"]}
+            assert run["status"] == "SUCCESS", run
+            assert tags["dagster/partition"] == DATE, tags
+            # the UI matches a run to its job by origin and snapshot: timeline rows, sparklines, re-execute
+            assert run["repositoryOrigin"] == {"repositoryLocationName": location, "repositoryName": repo["name"]}
+            job = jobs[run["pipelineName"]]
+            assert run["pipelineSnapshotId"] == job["pipelineSnapshotId"], "Re-execute would warn: other version"
+            assert run["runId"] in {r["runId"] for r in job["runs"]}
+
+        sensors = {s["name"]: s["sensorState"]["status"] for s in repo["sensors"]}
+        assert sensors["songnodes_automation"] == "STOPPED" and sensors["retry_failed_enrichments"] == "STOPPED"
+        assert any(name.startswith("alert_") for name in sensors)
+        assert _graphql(port, "{ shouldShowNux }")["shouldShowNux"] is False
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
