@@ -31,3 +31,17 @@ def bronze_frame(pages: dict[str, str], scrape_date: str = "2024-05-01", status:
                      "error_kind": None, "error": None, "attempts": 1, "elapsed_ms": 1,
                      "fetcher_version": "test", "run_id": "test-run"})
     return BRONZE_RAW.conform(rows)
+
+
+def stop_group(proc, timeout: float = 30) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything it started (TERM, then KILL)."""
+    import os
+    import signal
+    import subprocess
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -3,13 +3,14 @@ queried over GraphQL on 127.0.0.1)."""
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from .helpers import stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name }
@@ -74,11 +75,7 @@ def test_dagster_dev_shows_running_sensors_and_schedules(tmp_path):
             assert "unexpected config entr" in json.dumps(result)
         assert not (tmp_path / "evil").exists()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_group(proc)
 
 
 def test_root_config_needs_no_environment(tmp_path):

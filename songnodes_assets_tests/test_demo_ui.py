@@ -5,13 +5,14 @@ listed; the community pop-up is off (GraphQL on 127.0.0.1)."""
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from .helpers import stop_group
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -84,9 +85,4 @@ def test_demo_runs_belong_to_the_code_location_in_the_webserver(tmp_path):
         assert any(name.startswith("alert_") for name in sensors)
         assert _graphql(port, "{ shouldShowNux }")["shouldShowNux"] is False
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)

@@ -100,7 +100,6 @@ def test_one_source_down_then_repaired_by_a_backfill(env, instance):
     tick1 = dg.evaluate_automation_conditions(defs=defs, instance=instance)
     apis.set_fault("spotify", None)
     before = api_calls(apis)
-    searches_before = {p for _, p in apis.log["spotify"] if p.startswith("/spotify/v1/search")}
     backfill = materialize([spotify_key], instance)
     assert backfill.success
     assert status(instance, spotify_key) == dg.AssetPartitionStatus.MATERIALIZED

@@ -20,7 +20,7 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from .enrich.api_client import MAX_JSON_DEPTH, JsonRefused, loads_bounded
 from .http import errors
