@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from songnodes_assets.lib.enrich.keep_good import keep_better
-from songnodes_assets.lib.schemas import ENRICHMENT, GOLD_ENRICHED
+from songnodes_assets.lib.schemas import ENRICHMENT, GOLD_ENRICHED, SILVER_PROBLEMS
 
 from .test_enrichment_pipeline import DATE, env, instance, job, lake, materialize  # noqa: F401 (fixtures)
 
@@ -104,3 +104,17 @@ def test_local_state_failure_mid_partition_saves_the_rows_done(tmp_path, monkeyp
     assert len(done) == 3
     failed = [r for r in rows if r["status"] == "failed"]
     assert {r["error_class"] for r in failed} == {"local_state"} and str(state) in failed[0]["error"]
+
+
+def test_a_poisoned_line_is_quarantined_and_the_day_flows_to_enrichment_and_gold(env, instance):
+    site, apis, tmp = env
+    site.pages["2024-03-03 - Editor DJ - Typo Show"] = (
+        "== Tracklist ==\n# Trevino - Sombre Tones\n# A - (Label] (with Y)\n# Surgeon - Floorshow\n\n"
+        "[[Category:Techno]]\n")
+    main = job("songnodes_main", instance)
+    assert main.success
+    problems = lake().read(SILVER_PROBLEMS, DATE)
+    assert list(problems["problem"]) == ["label_in_title"] and problems.iloc[0]["line_no"] == 3
+    assert job("songnodes_gold", instance).success
+    assert len(lake().read(ENRICHMENT["musicbrainz"], DATE)) > 50
+    assert len(lake().read(GOLD_ENRICHED, DATE)) > 50
