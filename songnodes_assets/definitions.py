@@ -15,7 +15,7 @@ _DEMO = demo_home.apply_defaults()  # before any setting is read: a demo home ne
 if _DEMO is not None:
     logging.getLogger("songnodes").warning(demo_home.BANNER.format(home=_DEMO["home"]))
 
-from .defs.automation.alert_sensors import alert_sensors
+from .defs.automation.alert_sensors import alert_sensors, ops_alerts
 from .defs.automation.conditions import automation_sensor
 from .defs.automation.retry import retry_failed_enrichments
 from .defs.automation.schedules import daily_scrape, scrape_job, sweep_job, weekly_not_found_sweep
@@ -31,7 +31,8 @@ from .settings import Settings
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_scrape_data, legacy_import, silver_tables, *enrichment_assets, enriched_tracks, transition_graph],
+        assets=[raw_scrape_data, legacy_import, silver_tables, *enrichment_assets, enriched_tracks, transition_graph,
+                ops_alerts],
         jobs=[main_job, gold_job, scrape_job, sweep_job, *enrich_jobs],
         sensors=[*alert_sensors, retry_failed_enrichments, automation_sensor],
         schedules=[daily_scrape, weekly_not_found_sweep],

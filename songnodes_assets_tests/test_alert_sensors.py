@@ -57,13 +57,13 @@ def alerts(lake_env) -> list[tuple]:
 
 
 def test_headline_zero_enhanced_tracks_while_bronze_keeps_materialising(instance, lake_env, monkeypatch):
-    monkeypatch.setenv("SONGNODES_ALERT_ZERO_TRACKS_WINDOW_H", str(2.0 / 3600))  # a 2 s window stands in for 6 h
+    monkeypatch.setenv("SONGNODES_ALERT_ZERO_TRACKS_WINDOW_H", str(5.0 / 3600))  # a 5 s window stands in for 6 h
     t = Ticker(s.alert_zero_enhanced_tracks, instance)
     mat(instance, BRONZE, "2024-05-01", pages_ok=12)
     mat(instance, TRACKS, "2024-05-01", row_count=73)
     t.tick()
     assert alerts(lake_env) == []  # healthy: quiet
-    time.sleep(2.1)
+    time.sleep(5.1)
     mat(instance, BRONZE, "2024-05-02", pages_ok=12)  # playlists keep arriving...
     mat(instance, TRACKS, "2024-05-02", row_count=0)  # ...but no enhanced tracks
     t.tick()
@@ -254,3 +254,25 @@ def test_alert_sensors_run_by_default():
             "retry_failed_enrichments", "songnodes_automation"} <= set(sensors)
     assert all(x.default_status == dg.DefaultSensorStatus.RUNNING for x in sensors.values())
     assert {x.name for x in defs.schedules} == {"daily_scrape", "weekly_not_found_sweep"}
+
+
+def test_a_firing_alert_is_visible_on_the_ops_alerts_asset(instance, lake_env, monkeypatch):
+    """The sensor's result materialises ops/alerts with the open alerts (the daemon records the event; here the
+    test records it the same way), and a cleared alert leaves it."""
+    monkeypatch.setenv("SONGNODES_ALERT_ZERO_TRACKS_WINDOW_H", str(5.0 / 3600))
+    t = Ticker(s.alert_zero_enhanced_tracks, instance)
+    mat(instance, BRONZE, "2024-05-01", pages_ok=12)
+    mat(instance, TRACKS, "2024-05-01", row_count=73)
+    assert isinstance(t.tick(), dg.SkipReason)  # nothing changed: no event
+    time.sleep(5.1)
+    mat(instance, BRONZE, "2024-05-02", pages_ok=12)
+    mat(instance, TRACKS, "2024-05-02", row_count=0)
+    result = t.tick()
+    (event,) = result.asset_events
+    instance.report_runless_asset_event(event)
+    md = instance.get_latest_materialization_event(s.OPS_ALERTS_KEY).asset_materialization.metadata
+    assert md["open_alerts"].value == 1 and md["critical"].value == 1
+    assert md["alerts"].value[0]["key"] == "zero_enhanced_tracks" and "CRITICAL" in md["open"].value
+    mat(instance, TRACKS, "2024-05-02", row_count=40)
+    (cleared,) = t.tick().asset_events
+    assert cleared.metadata["open_alerts"].value == 0

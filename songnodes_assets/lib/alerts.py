@@ -166,3 +166,16 @@ def _target_origin(current: str, location: str | None) -> str:
         return str(parse_origin(urljoin(current, location)))
     except UrlRefused as exc:
         return f"an unsafe URL ({exc.reason})"
+
+
+def open_alerts(lake: Lakehouse) -> list[dict]:
+    """Alerts firing now: the newest row of each alert key in ``ops.alerts`` whose state is ``firing``,
+    most severe first."""
+    rows = lake.read(OPS_ALERTS, columns=["fired_at", "sensor", "key", "severity", "state", "message"])
+    if rows.empty:
+        return []
+    newest = rows.sort_values("fired_at").drop_duplicates("key", keep="last")
+    firing = newest[newest["state"] == "firing"]
+    out = [{"key": r.key, "severity": r.severity, "sensor": r.sensor, "since": r.fired_at.isoformat(),
+            "message": r.message} for r in firing.itertuples(index=False)]
+    return sorted(out, key=lambda a: (-SEVERITY_RANK.get(a["severity"], 0), a["key"]))

@@ -10,7 +10,7 @@ import time
 import dagster as dg
 
 from ...lib import alert_rules as rules
-from ...lib.alerts import AlertState, Condition, post_webhook, write_alerts
+from ...lib.alerts import AlertState, Condition, open_alerts, post_webhook, write_alerts
 from ...lib.enrich.health import SourceHealth
 from ...lib.enrich.sources import SOURCES
 from ...lib.enrich.sources.base import env_bool
@@ -23,6 +23,24 @@ SILVER_PLAYLISTS = dg.AssetKey(["silver", "playlists"])
 SILVER_PLAYLIST_TRACKS = dg.AssetKey(["silver", "playlist_tracks"])
 SILVER_TRACKS = dg.AssetKey(["silver", "tracks"])
 INTERVAL_S = 300
+OPS_ALERTS_KEY = dg.AssetKey(["ops", "alerts"])
+
+# The alerts as an asset of the graph: every alert sensor that fires or clears an alert materialises it,
+# with the alerts open right now (all sensors) in its metadata: "what is wrong right now" in the UI.
+ops_alerts = dg.AssetSpec(
+    OPS_ALERTS_KEY, group_name="ops", kinds={"parquet"},
+    description=("Alerts open right now (materialised by the alert sensors whenever an alert fires or clears): "
+                 "metadata open_alerts, critical, warning and the list; full history in the ops.alerts table."))
+
+
+def alerts_event(lake: Lakehouse, sensor_name: str, changed: int) -> dg.AssetMaterialization:
+    current = open_alerts(lake)
+    lines = [f"- **{a['severity'].upper()}** `{a['key']}`: {a['message']} (since {a['since'][:19]})" for a in current]
+    return dg.AssetMaterialization(asset_key=OPS_ALERTS_KEY, metadata={
+        "open_alerts": len(current), "critical": sum(a["severity"] == "critical" for a in current),
+        "warning": sum(a["severity"] == "warning" for a in current), "changed_by": sensor_name,
+        "changes": changed, "open": dg.MetadataValue.md("\n".join(lines) or "no open alerts"),
+        "alerts": dg.MetadataValue.json(current)})
 
 
 def materializations(instance: dg.DagsterInstance, key: dg.AssetKey, after: float, limit: int = 500) -> list[rules.Mat]:
@@ -36,19 +54,25 @@ def materializations(instance: dg.DagsterInstance, key: dg.AssetKey, after: floa
     return out
 
 
-def emit(context, sensor_name: str, conditions: list[Condition], state: AlertState) -> str:
-    """Turn state changes into alerts and send them to the log, ops.alerts and the webhook."""
+def emit(context, sensor_name: str, conditions: list[Condition], state: AlertState):
+    """Turn state changes into alerts and send them to the log, ops.alerts, the webhook and (as a
+    materialisation of ops/alerts) the UI. Returns the sensor's result."""
     alerts = state.apply(sensor_name, conditions, dt.datetime.now(dt.timezone.utc))
     for a in alerts:
         (context.log.error if a.state == "firing" and a.severity == "critical" else context.log.warning)(a.message)
+    events = []
     if alerts:
-        settings = Settings.from_env()
-        write_alerts(Lakehouse(settings.lakehouse_root), alerts)
+        lake = Lakehouse(Settings.from_env().lakehouse_root)
+        write_alerts(lake, alerts)
         error = post_webhook(os.environ.get("SONGNODES_ALERT_WEBHOOK_URL"), alerts)
         if error:
             context.log.warning(f"alerts not delivered to the webhook: {error}")
+        events.append(alerts_event(lake, sensor_name, len(alerts)))
     firing = sorted(k for k, v in state.states.items() if v["severity"] != "ok")
-    return f"{len(alerts)} alert(s) emitted; firing now: {', '.join(firing) or 'none'}"
+    message = f"{len(alerts)} alert(s) emitted; firing now: {', '.join(firing) or 'none'}"
+    if events:
+        return dg.SensorResult(asset_events=events, skip_reason=message)
+    return dg.SkipReason(message)
 
 
 def _alert_sensor(name: str, description: str):
@@ -57,9 +81,9 @@ def _alert_sensor(name: str, description: str):
                    default_status=dg.DefaultSensorStatus.RUNNING)
         def _sensor(context: dg.SensorEvaluationContext):
             state = AlertState.load(context.cursor)
-            message = emit(context, name, fn(context.instance, time.time(), rules.Thresholds.from_env()), state)
+            result = emit(context, name, fn(context.instance, time.time(), rules.Thresholds.from_env()), state)
             context.update_cursor(state.dump())
-            return dg.SkipReason(message)
+            return result
 
         return _sensor
 
@@ -154,9 +178,9 @@ def alert_run_failures(context: dg.SensorEvaluationContext):
             latest[key] = Condition(key, "critical", f"run {run.run_id} of {run.job_name} failed{where}")
         else:
             latest[key] = Condition(key, "ok", f"run {run.run_id} of {run.job_name} succeeded{where}")
-    message = emit(context, "alert_run_failures", list(latest.values()), state)
+    result = emit(context, "alert_run_failures", list(latest.values()), state)
     context.update_cursor(json.dumps({"since": newest, "states": state.states}))
-    return dg.SkipReason(message)
+    return result
 
 
 alert_sensors = [alert_zero_enhanced_tracks, alert_parse_quality, alert_artist_coverage_drop, alert_duplicate_rate,
