@@ -90,6 +90,7 @@ class _Builder:
         self.last_top: Entry | None = None
         self.last_top_index = -1  # where last_top sits in entries (no O(n) search per continuation line)
         self.container_credits: dict[int, list[Credit]] = {}
+        self.grown: dict[int, Entry] = {}  # containers that continuation lines added components to
 
     def heading(self, name: str) -> None:
         self.section = collapse_ws(name) or None
@@ -163,17 +164,29 @@ class _Builder:
         self.entries.append(_entry_from_credit(credit, line_no=line_no, position=top.position,
                                                entry_type="component", component_of=top.line_no,
                                                component_index=len(comps) - 1, **common))
-        # Recompute the container from all its components.
         top.entry_type = "mashup"
         top.is_mashup = True
-        top.artists = []
-        for c in comps:
-            top.artists.extend(a for a in c.artists if a not in top.artists)
-        identified = all(c.is_identified for c in comps)
-        top.title = " vs. ".join(c.title for c in comps) if identified else None
-        top.is_identified = identified
-        top.outcome = "identified" if identified else "placeholder"
-        top.track_id = mashup_track_id([c.track_id for c in comps if c.track_id]) if identified else None
+        self.grown[top.line_no] = top  # recomputed once from all its components in finish()
+
+    def finish(self) -> list[Entry]:
+        """Recompute each container grown by continuation lines from all its components (once per
+        container, so a tracklist of many ``w/`` lines stays linear)."""
+        for top in self.grown.values():
+            comps = self.container_credits[top.line_no]
+            artists: list[str] = []
+            seen: set[str] = set()
+            for c in comps:
+                for a in c.artists:
+                    if a not in seen:
+                        seen.add(a)
+                        artists.append(a)
+            top.artists = artists
+            identified = all(c.is_identified for c in comps)
+            top.title = " vs. ".join(c.title for c in comps) if identified else None
+            top.is_identified = identified
+            top.outcome = "identified" if identified else "placeholder"
+            top.track_id = mashup_track_id([c.track_id for c in comps if c.track_id]) if identified else None
+        return self.entries
 
 
 def parse_tracklist(lines: Iterable[str] | Iterable[tuple[int, str]] | str, first_line_no: int = 1,
@@ -199,4 +212,4 @@ def parse_tracklist(lines: Iterable[str] | Iterable[tuple[int, str]] | str, firs
             b.heading(strip_wiki_markup(m.group(2))[0])
             continue
         b.line(line_no, raw)
-    return b.entries
+    return b.finish()
