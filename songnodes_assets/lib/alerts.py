@@ -21,6 +21,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from .http.redact import Redactor
 from .http.url_policy import REDIRECT_STATUSES, UrlRefused, next_hop, parse_origin, send_checked
 from .lakehouse import Lakehouse
 from .schemas import OPS_ALERTS
@@ -97,9 +98,7 @@ def scrub(text: str, secrets: list[str] | None = None) -> str:
     """Remove secret values (explicit ones and every *KEY/TOKEN/SECRET* environment value) from text."""
     values = list(secrets or [])
     values += [v for k, v in os.environ.items() if _SECRET_ENV_RE.search(k) and v and len(v) >= 4]
-    for v in sorted(set(values), key=len, reverse=True):
-        text = text.replace(v, "***")
-    return text
+    return Redactor(values).text(text)  # the redaction the API clients use (also encoded forms, any case)
 
 
 def write_alerts(lake: Lakehouse, alerts: list[Alert]) -> None:
