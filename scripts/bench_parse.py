@@ -151,10 +151,17 @@ def main() -> int:
     pages = gen_pages(args.lines)
     print(f"generated {len(pages)} pages / {args.lines} lines in {time.perf_counter() - t0:.1f}s", flush=True)
     print("parse:", json.dumps(bench_parse(pages)), flush=True)
+    return silver_in_child(pages, [__file__, "--silver-child"])
+
+
+def silver_in_child(pages, command: list[str]) -> int:
+    """Write ``pages`` to a bronze partition in a temp lakehouse (the list is emptied to free its memory), run
+    ``python *command <lakehouse>`` in a child process (so only the silver build's memory is measured) and
+    print its JSON line."""
     with tempfile.TemporaryDirectory() as tmp:
         write_bronze(pages, Path(tmp))
-        del pages
-        out = subprocess.run([sys.executable, __file__, "--silver-child", tmp], capture_output=True, text=True,
+        pages.clear()
+        out = subprocess.run([sys.executable, *command, tmp], capture_output=True, text=True,
                              env={**os.environ, "PYTHONPATH": str(ROOT)})
         if out.returncode != 0:
             print(out.stderr, file=sys.stderr)

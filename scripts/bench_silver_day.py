@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -75,22 +72,12 @@ def main() -> int:
     if args.child:
         child(args.child, args.max_lines_per_page)
         return 0
-    from bench_parse import write_bronze
+    from bench_parse import silver_in_child
 
     pages = big_pages(args.pages, args.lines_per_page)
     mb = sum(len(b.encode()) for _, b in pages) / 1e6
     print(f"{len(pages)} pages x {args.lines_per_page} lines ({mb:.0f} MB of wikitext)", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        write_bronze(pages, Path(tmp))
-        del pages
-        out = subprocess.run([sys.executable, __file__, "--child", tmp, "--max-lines-per-page",
-                              str(args.max_lines_per_page)], capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-        if out.returncode != 0:
-            print(out.stderr, file=sys.stderr)
-            return 1
-        print("silver:", out.stdout.strip())
-    return 0
+    return silver_in_child(pages, [__file__, "--max-lines-per-page", str(args.max_lines_per_page), "--child"])
 
 
 if __name__ == "__main__":
