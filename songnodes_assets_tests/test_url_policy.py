@@ -46,12 +46,7 @@ class CountingServer:
             def _any(self):
                 with owner._lock:
                     owner.requests.append(f"{self.command} {self.path}")
-                body = b"User-agent: *\nAllow: /\n" if self.path == "/robots.txt" else b"FOREIGN CONTENT"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                owner.respond(self)
 
             do_GET = do_POST = do_HEAD = _any  # noqa: N815
 
@@ -66,6 +61,14 @@ class CountingServer:
         self.server = Server((host, 0), Handler)
         self.host, self.port = host, self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def respond(self, h: BaseHTTPRequestHandler) -> None:
+        body = b"User-agent: *\nAllow: /\n" if h.path == "/robots.txt" else b"FOREIGN CONTENT"
+        h.send_response(200)
+        h.send_header("Content-Type", "text/plain")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
 
     @property
     def reached(self) -> int:
@@ -85,32 +88,21 @@ class RedirectingServer(CountingServer):
     def __init__(self, status: int = 302):
         super().__init__("127.0.0.1")
         self.location, self.status = "", status
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _any(self):
-                with owner._lock:
-                    owner.requests.append(f"{self.command} {self.path}")
-                if self.command == "POST":
-                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == "/robots.txt":
-                    body = b"User-agent: *\nAllow: /\n"
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                self.send_response(owner.status)
-                self.send_header("Location", owner.location)  # written as is (latin-1), never normalised
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = _any  # noqa: N815
-
-        self.server.RequestHandlerClass = Handler
+    def respond(self, h: BaseHTTPRequestHandler) -> None:
+        if h.command == "POST":
+            h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        if h.path == "/robots.txt":
+            body = b"User-agent: *\nAllow: /\n"
+            h.send_response(200)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return
+        h.send_response(self.status)
+        h.send_header("Location", self.location)  # written as is (latin-1), never normalised
+        h.send_header("Content-Length", "0")
+        h.end_headers()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
