@@ -181,6 +181,22 @@ def test_a_parser_that_empties_every_page_fails_the_day_loudly(site, settings, i
     assert "systemic" in next(f for f in failed if f.check_name == "bad_pages_within_threshold").description
 
 
+def test_a_broken_rebuild_never_replaces_the_good_build(site, settings, instance, monkeypatch):
+    from songnodes_assets.lib import silver_build
+
+    assert run(settings, instance).success
+    lake = Lakehouse(settings.lakehouse_root)
+    before = silver_snapshot(lake)
+    monkeypatch.setattr(silver_build, "parse_tracklist", lambda *a, **k: [])  # a parser that empties every page
+    result = run(settings, instance)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "previous build is kept" in failure.step_failure_data.error.to_string()
+    after = silver_snapshot(lake)
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name])
+
+
 def test_captcha_page_fails_bronze_loudly_and_keeps_the_row(site, settings, instance):
     title = sorted(site.pages)[3]
     site.pages[title] = ('<html><head><title>Just a moment...</title></head><body>'

@@ -76,6 +76,19 @@ def _check(context, name: str, key: dg.AssetKey, problems: list[str], metadata: 
     )
 
 
+def _systemic_problems(tables, thresholds, previous_entries: int | None) -> dict[str, list[str]]:
+    """The checks that tell systemic breakage from one bad input, by check name (empty list: passed)."""
+    stats, pl = tables.stats, tables.playlists
+    return {
+        "bad_pages_within_threshold": contracts.share_over(stats["bad_pages"], stats["pages"],
+                                                           thresholds.max_bad_page_share, "pages"),
+        "bad_lines_within_threshold": contracts.share_over(stats["quarantined_lines"], stats["credited_lines"],
+                                                           thresholds.max_bad_line_share, "credited lines"),
+        "entries_vs_previous_build": contracts.entries_drop(previous_entries,
+                                                            int(pl["n_entries"].sum()) if len(pl) else 0),
+    }
+
+
 def _previous_entries(lake, partition: str) -> int | None:
     try:
         prev = lake.read(SILVER_PLAYLISTS, partition, columns=["n_entries"])
@@ -108,6 +121,13 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     # Validate all first (strict contract): a breach, e.g. a parser field the schema does not know,
     # fails the step and writes nothing at all.
     validated = {name: lake.to_arrow(SPECS[name], df) for name, df in frames.items()}
+    systemic = _systemic_problems(tables, thresholds, previous_entries)
+    if previous_entries is not None and any(systemic.values()):
+        # A failure never replaces a good result: with a previous build on disk, a systemically broken one is
+        # not published (without one, it is, so the evidence can be inspected, and the checks below fail).
+        found = "; ".join(f"{name}: {p[0]}" for name, p in systemic.items() if p)
+        raise dg.Failure(description=f"silver {partition} not published, the previous build is kept: {found}",
+                         metadata={name: dg.MetadataValue.json(p) for name, p in systemic.items()})
     # All are written to hidden files first, then made visible back to back: a kill while writing
     # leaves the previous tables as they were, never new playlists beside old transitions.
     staged = []
@@ -149,17 +169,13 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
         **common, "row_count": len(prob),
         "by_problem": dg.MetadataValue.json(prob["problem"].value_counts().to_dict() if len(prob) else {})})
 
-    yield _check(context, "bad_pages_within_threshold", KEYS["playlists"],
-                 contracts.share_over(stats["bad_pages"], stats["pages"], thresholds.max_bad_page_share, "pages"),
+    yield _check(context, "bad_pages_within_threshold", KEYS["playlists"], systemic["bad_pages_within_threshold"],
                  {"bad_pages": stats["bad_pages"], "pages": stats["pages"]})
     yield _check(context, "one_row_per_playlist", KEYS["playlists"], contracts.duplicate_keys(pl, ["playlist_id"]))
-    yield _check(context, "entries_vs_previous_build", KEYS["playlists"],
-                 contracts.entries_drop(previous_entries, int(pl["n_entries"].sum()) if len(pl) else 0),
+    yield _check(context, "entries_vs_previous_build", KEYS["playlists"], systemic["entries_vs_previous_build"],
                  {"previous_entries": previous_entries if previous_entries is not None else dg.MetadataValue.null(),
                   "entries": int(pl["n_entries"].sum()) if len(pl) else 0})
-    yield _check(context, "bad_lines_within_threshold", KEYS["playlist_tracks"],
-                 contracts.share_over(stats["quarantined_lines"], stats["credited_lines"],
-                                      thresholds.max_bad_line_share, "credited lines"),
+    yield _check(context, "bad_lines_within_threshold", KEYS["playlist_tracks"], systemic["bad_lines_within_threshold"],
                  {"quarantined_lines": stats["quarantined_lines"], "credited_lines": stats["credited_lines"]})
     yield _check(context, "unique_entry_keys", KEYS["playlist_tracks"],
                  contracts.duplicate_keys(pt, ["playlist_id", "line_no", "component_index"]))
