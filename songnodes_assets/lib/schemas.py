@@ -214,6 +214,62 @@ GOLD_TRANSITION_GRAPH = TableSpec("gold", "transition_graph", (
 
 ALL_TABLES.update({t.qualified: t for t in list(ENRICHMENT.values()) + [GOLD_ENRICHED, GOLD_TRANSITION_GRAPH]})
 
+# Gold analytics (unpartitioned: each is an aggregate over all history, rebuilt from the silver/gold views).
+GOLD_TRACK_ANALYTICS = TableSpec("gold", "track_analytics", (
+    Col("track_id", "str", False), Col("track_name", "str", False), Col("artists", "list"), Col("title", "str"),
+    Col("remixers", "list"), Col("is_mashup", "bool", False),
+    Col("plays", "int", False), Col("playlists", "int", False), Col("djs", "int", False),
+    Col("first_played", "str"), Col("last_played", "str"), Col("in_degree", "int", False),
+    Col("out_degree", "int", False), Col("top_predecessors", "list"), Col("top_successors", "list"),
+    Col("bpm", "float"), Col("musical_key", "str"), Col("camelot", "str"), Col("compatible_camelot", "list"),
+    Col("genres", "list"), Col("label", "str"), Col("built_at", "ts", False),
+), single_file="track_analytics.parquet")
+
+GOLD_PLAYLIST_ANALYTICS = TableSpec("gold", "playlist_analytics", (
+    Col("playlist_id", "str", False), Col("source", "str", False), Col("url", "str", False), Col("page_title", "str"),
+    Col("mix_date", "str"), Col("djs", "list"), Col("entries", "int", False), Col("identified", "int", False),
+    Col("identified_share", "float", False), Col("tracks_with_bpm", "int", False), Col("bpm_start", "float"),
+    Col("bpm_end", "float"), Col("bpm_min", "float"), Col("bpm_max", "float"), Col("bpm_mean", "float"),
+    Col("tracks_with_key", "int", False), Col("key_changes", "int", False), Col("scored_transitions", "int", False),
+    Col("harmonic_transitions", "int", False), Col("harmonic_flow_score", "float"), Col("genres", "list"),
+    Col("labels", "list"), Col("built_at", "ts", False),
+), single_file="playlist_analytics.parquet")
+
+# "What do DJs play after this?": tier "played" = real transitions, tier "neighbourhood" = two hops away,
+# never played after it but compatible. rank 1 = best; reason says why in words.
+GOLD_NEXT_TRACKS = TableSpec("gold", "next_tracks", (
+    Col("from_track_id", "str", False), Col("rank", "int", False), Col("to_track_id", "str", False),
+    Col("tier", "str", False), Col("score", "float", False), Col("weight", "int", False), Col("djs", "int", False),
+    Col("last_seen_date", "str"), Col("via_track_id", "str"), Col("from_camelot", "str"), Col("to_camelot", "str"),
+    Col("key_relation", "str", False), Col("from_bpm", "float"), Col("to_bpm", "float"), Col("bpm_delta", "float"),
+    Col("reason", "str", False), Col("built_at", "ts", False),
+), single_file="next_tracks.parquet")
+
+# Canonical artists: one row per artist (name variants merged by the rules in lib/analytics/artists.py).
+GOLD_ARTISTS = TableSpec("gold", "artists", (
+    Col("artist_id", "str", False), Col("name", "str", False), Col("fold_key", "str", False), Col("variants", "list"),
+    Col("roles", "list"), Col("n_tracks", "int", False), Col("musicbrainz_artist_ids", "list"),
+    Col("spotify_artist_ids", "list"), Col("discogs_artist_ids", "list"), Col("merge_rules", "list"),
+    Col("evidence", "str"), Col("built_at", "ts", False),
+), single_file="artists.parquet")
+
+GOLD_ARTIST_ANALYTICS = TableSpec("gold", "artist_analytics", (
+    Col("artist_id", "str", False), Col("name", "str", False), Col("tracks", "int", False), Col("plays", "int", False),
+    Col("playlists", "int", False), Col("djs", "int", False), Col("collaborators", "int", False),
+    Col("labels", "list"), Col("first_active_year", "int"), Col("last_active_year", "int"),
+    Col("built_at", "ts", False),
+), single_file="artist_analytics.parquet")
+
+GOLD_ARTIST_COLLABORATIONS = TableSpec("gold", "artist_collaborations", (
+    Col("artist_id_a", "str", False), Col("artist_id_b", "str", False), Col("name_a", "str", False),
+    Col("name_b", "str", False), Col("tracks", "int", False), Col("plays", "int", False),
+    Col("built_at", "ts", False),
+), single_file="artist_collaborations.parquet")
+
+GOLD_ANALYTICS = (GOLD_TRACK_ANALYTICS, GOLD_PLAYLIST_ANALYTICS, GOLD_NEXT_TRACKS, GOLD_ARTISTS,
+                  GOLD_ARTIST_ANALYTICS, GOLD_ARTIST_COLLABORATIONS)
+ALL_TABLES.update({t.qualified: t for t in GOLD_ANALYTICS})
+
 OPS_ALERTS = TableSpec("ops", "alerts", (
     Col("alert_id", "str", False), Col("fired_at", "ts", False), Col("alert_date", "str", False),
     Col("sensor", "str", False), Col("key", "str", False), Col("severity", "str", False), Col("state", "str", False),
