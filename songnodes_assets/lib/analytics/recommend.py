@@ -139,8 +139,9 @@ cand AS (
 hood_raw AS (
     SELECT c.from_track_id, c.to_track_id, 'neighbourhood' AS tier, CAST(sum(c.strength) AS BIGINT) AS weight,
            0 AS djs, CAST(NULL AS VARCHAR) AS last_seen_date,
-           first(c.via ORDER BY c.strength DESC, c.via) AS via_track_id,
-           first(c.via_kind ORDER BY c.strength DESC, c.via) AS via_kind, CAST(NULL AS BIGINT) AS days
+           first(c.via ORDER BY c.strength DESC, c.via_kind DESC, c.via) AS via_track_id,
+           first(c.via_kind ORDER BY c.strength DESC, c.via_kind DESC, c.via) AS via_kind,
+           CAST(NULL AS BIGINT) AS days
     FROM cand AS c
     WHERE c.from_track_id <> c.to_track_id
       AND NOT EXISTS (SELECT 1 FROM tr WHERE tr.from_track_id = c.from_track_id AND tr.to_track_id = c.to_track_id)
