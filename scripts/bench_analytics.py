@@ -1,0 +1,281 @@
+"""Benchmark (not a test): time and peak RSS of the gold analytics builders, and CLI query latency.
+
+    python scripts/bench_analytics.py --transitions 1000000 --tracks 300000
+    python scripts/bench_analytics.py --transitions 20000 --tracks 5000      # quick mode
+
+Generates a lakehouse directly as contract-valid parquet (``Lakehouse.write``: the silver tables and
+``gold.enriched_tracks``; the wiki parser would be far too slow at this size): playlists of 12-30 tracks drawn
+with Zipf-like popularity (p ∝ 1 / rank^1.05), so a few tracks are everywhere and most are rare; about half of
+the tracks get a BPM (some at half time) and a Camelot code. Then each builder runs in its own child process
+(``connect`` → build → write the single gold file) and reports wall time and that child's peak RSS
+(``ru_maxrss`` of a fresh process, so the number is the builder's own). gold.next_tracks is streamed
+(``iter_next_tracks`` batches → one ParquetWriter) sorted by from_track_id in row groups of 20 000 rows, and
+gold.track_analytics is sorted by track_id, so a point lookup reads one row group (min/max pruning).
+Finally, in another child, 50 random tracks: ``resolve_track`` (their "Artist - Title") and
+``query.next_tracks`` against views over the built files; median and p95 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DATE = "2024-05-01"
+BUILT = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+GOLD_VIEWS = ("CREATE OR REPLACE VIEW gold.next_tracks AS SELECT * FROM {{gold.next_tracks}};\n"
+              "CREATE OR REPLACE VIEW gold.track_analytics AS SELECT * FROM {{gold.track_analytics}};\n"
+              "CREATE OR REPLACE VIEW gold.playlist_analytics AS SELECT * FROM {{gold.playlist_analytics}};\n")
+
+
+def tid(i: int) -> str:
+    from songnodes_assets.lib.ids import make_track_id
+
+    return make_track_id([f"Artist {i % 60000}"], f"Track {i}", [])
+
+
+def generate(root: Path, n_transitions: int, n_tracks: int, seed: int = 7) -> dict:
+    import numpy as np
+    import pandas as pd
+
+    from songnodes_assets.lib.camelot import key_name
+    from songnodes_assets.lib.lakehouse import Lakehouse
+    from songnodes_assets.lib.schemas import (GOLD_ENRICHED, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS,
+                                              SILVER_TRACKS, SILVER_TRANSITIONS)
+
+    rng = np.random.default_rng(seed)
+    lake = Lakehouse(root)
+    fetched = pd.Timestamp("2024-05-01 12:00", tz="UTC").as_unit("ns")
+    pop = 1.0 / np.arange(1, n_tracks + 1) ** 1.05
+    pop /= pop.sum()
+    perm = rng.permutation(n_tracks)  # popularity rank -> track index (ids not sorted by popularity)
+    lengths, total = [], 0
+    while total < n_transitions:
+        n = int(rng.integers(12, 31))
+        lengths.append(n)
+        total += n - 1
+    n_pl = len(lengths)
+    lengths = np.array(lengths)
+    picks = perm[rng.choice(n_tracks, size=int(lengths.sum()), p=pop)]
+    pl_of = np.repeat(np.arange(n_pl), lengths)
+    starts = np.cumsum(lengths) - lengths
+    position = np.arange(len(picks)) - np.repeat(starts, lengths) + 1
+    pids = np.array([f"p{i:020x}" for i in range(n_pl)], dtype=object)
+    ids = np.array([tid(i) for i in range(n_tracks)], dtype=object)  # what the line parser gives the names
+    n_djs = 4000
+    dj_of = rng.integers(0, n_djs, size=n_pl)
+    mix_days = rng.integers(0, 3 * 365, size=n_pl)
+    base = dt.date(2021, 5, 1)
+
+    pl = pd.DataFrame({"playlist_id": pids, "source": "mixesdb", "url": [f"http://bench/{p}" for p in pids],
+                       "scrape_date": DATE, "page_title": [f"Mix {i}" for i in range(n_pl)],
+                       "mix_date": [(base + dt.timedelta(days=int(d))).isoformat() for d in mix_days],
+                       "date_precision": "day", "djs": [[f"DJ {d}"] for d in dj_of], "show": None, "venue": None,
+                       "is_live": False, "categories": [["Techno"]] * n_pl,
+                       "genres": [[["Techno", "House", "Trance"][i % 3]] for i in range(n_pl)], "entities": [[]] * n_pl,
+                       "tracklist_status": None, "has_tracklist_section": True, "n_entries": lengths,
+                       "n_identified": lengths, "n_placeholders": 0, "n_gaps": 0, "n_unparsed": 0, "n_mashups": 0,
+                       "fetched_at": fetched, "sha256": None, "parser_version": "bench"})
+    lake.write(SILVER_PLAYLISTS, SILVER_PLAYLISTS.conform(pl), DATE)
+    del pl
+
+    artists = [[f"Artist {i % 60000}"] for i in picks]
+    pt = pd.DataFrame({"playlist_id": pids[pl_of], "source": "mixesdb", "url": "http://bench/x", "scrape_date": DATE,
+                       "line_no": position + 2, "position": position, "section": None, "section_index": 0,
+                       "entry_type": "track", "outcome": "identified", "raw_line": "# bench",
+                       "cue_raw": None, "cue_seconds": None, "cue_valid": None, "artists": artists,
+                       "featured": [[]] * len(picks), "title": [f"Track {i}" for i in picks], "title_full": None,
+                       "remixers": [[]] * len(picks), "version": None,
+                       "label": [f"Label {i % 900}" if i % 3 == 0 else None for i in picks],
+                       "catalog_number": None, "is_identified": True, "is_mashup": False, "is_uncertain": False,
+                       "component_of": None, "component_index": None, "track_id": ids[picks], "note": None,
+                       "parser_version": "bench"})
+    pt = SILVER_PLAYLIST_TRACKS.conform(pt)
+    lake.write(SILVER_PLAYLIST_TRACKS, pt, DATE)
+    n_entries = len(pt)
+    del pt, artists
+
+    same = np.zeros(len(picks), dtype=bool)
+    same[starts] = True  # first entry of a playlist has no predecessor
+    frm, to = picks[:-1], picks[1:]
+    keep = ~same[1:] & (frm != to)
+    tr = pd.DataFrame({"from_track_id": ids[frm[keep]], "to_track_id": ids[to[keep]],
+                       "playlist_id": pids[pl_of[1:][keep]], "section_index": 0,
+                       "from_position": position[:-1][keep], "to_position": position[1:][keep],
+                       "from_line_no": position[:-1][keep] + 2, "to_line_no": position[1:][keep] + 2,
+                       "scrape_date": DATE, "parser_version": "bench"})
+    lake.write(SILVER_TRANSITIONS, SILVER_TRANSITIONS.conform(tr), DATE)
+    n_occ = len(tr)
+    del tr
+
+    idx = np.arange(n_tracks)
+    counts = np.bincount(picks, minlength=n_tracks)
+    tracks = pd.DataFrame({"track_id": ids, "artists": [[f"Artist {i % 60000}"] for i in idx],
+                           "featured": [[]] * n_tracks, "title": [f"Track {i}" for i in idx],
+                           "remixers": [[]] * n_tracks, "version": None, "label": None, "catalog_number": None,
+                           "is_mashup": False, "first_seen_at": fetched, "first_seen_playlist_id": pids[0],
+                           "n_occurrences": counts, "scrape_date": DATE, "parser_version": "bench"})
+    lake.write(SILVER_TRACKS, SILVER_TRACKS.conform(tracks), DATE)
+    del tracks
+    lake.write(SILVER_PROBLEMS, SILVER_PROBLEMS.conform([]), DATE)
+
+    enriched = idx[rng.random(n_tracks) < 0.5]
+    pcs, modes = rng.integers(0, 12, size=len(enriched)), rng.integers(0, 2, size=len(enriched))
+    bpm = np.round(rng.normal(126, 6, size=len(enriched)), 1)
+    bpm[rng.random(len(enriched)) < 0.05] /= 2  # some tagged at half time
+    from songnodes_assets.lib.camelot import camelot
+    mode_txt = np.where(modes == 1, "major", "minor")
+    en = pd.DataFrame({c.name: None for c in GOLD_ENRICHED.columns}, index=range(len(enriched)))
+    en["track_id"] = ids[enriched]
+    en["artists"] = [[f"Artist {i % 60000}"] for i in enriched]
+    en["title"] = [f"Track {i}" for i in enriched]
+    en["remixers"] = [[]] * len(enriched)
+    en["is_mashup"] = False
+    en["bpm"] = bpm
+    en["musical_key"] = [key_name(int(p), m) for p, m in zip(pcs, mode_txt)]
+    en["camelot"] = [camelot(int(p), m) for p, m in zip(pcs, mode_txt)]
+    en["genres"] = [[["Techno", "House"][i % 2]] for i in enriched]
+    en["key_pitch_class"], en["mode"] = pcs, mode_txt
+    en["sources_used"], en["sources_failed"] = [["getsongbpm"]] * len(enriched), [[]] * len(enriched)
+    en["status"], en["scrape_date"], en["built_at"] = "ok", DATE, pd.Timestamp(BUILT).as_unit("ns")
+    lake.write(GOLD_ENRICHED, GOLD_ENRICHED.conform(en), DATE)
+    return {"playlists": n_pl, "entries": n_entries, "transition_occurrences": n_occ, "tracks": n_tracks,
+            "enriched": int(len(enriched))}
+
+
+def write_single(root: Path, spec, batches, sort: list[str] | None, row_group: int = 20_000) -> int:
+    """Write validated frames as the table's single file (what the asset will publish)."""
+    import pyarrow.parquet as pq
+
+    from songnodes_assets.lib.lakehouse import Lakehouse
+
+    out_dir = Lakehouse(root).table_dir(spec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f"_{spec.single_file}.partial"
+    writer, rows = None, 0
+    for df in batches:
+        if sort:
+            df = df.sort_values(sort, kind="stable")
+        table = Lakehouse.to_arrow(spec, df)
+        writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
+        writer.write_table(table, row_group_size=row_group)
+        rows += len(df)
+    if writer is None:
+        return 0
+    writer.close()
+    os.replace(tmp, out_dir / spec.single_file)
+    return rows
+
+
+def child_build(root: str, which: str) -> None:
+    from songnodes_assets.lib.analytics.playlists import build_playlist_analytics
+    from songnodes_assets.lib.analytics.recommend import iter_next_tracks
+    from songnodes_assets.lib.analytics.tracks import build_track_analytics
+    from songnodes_assets.lib.catalog import connect
+    from songnodes_assets.lib.schemas import GOLD_NEXT_TRACKS, GOLD_PLAYLIST_ANALYTICS, GOLD_TRACK_ANALYTICS
+
+    t0 = time.perf_counter()
+    con = connect(root)
+    if which == "track_analytics":
+        rows = write_single(Path(root), GOLD_TRACK_ANALYTICS, [build_track_analytics(con, BUILT)], None)
+    elif which == "playlist_analytics":
+        rows = write_single(Path(root), GOLD_PLAYLIST_ANALYTICS, [build_playlist_analytics(con, BUILT)], None)
+    else:  # already ordered by from_track_id, rank: batches are written as they come
+        rows = write_single(Path(root), GOLD_NEXT_TRACKS, iter_next_tracks(con, BUILT), None)
+    print(json.dumps({"builder": which, "rows": rows, "seconds": round(time.perf_counter() - t0, 2),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+
+
+def child_query(root: str, n: int) -> None:
+    import random
+    import statistics
+
+    from songnodes_assets.lib.analytics import query
+    from songnodes_assets.lib.catalog import connect, sql_dir
+
+    import shutil
+    sql = Path(tempfile.mkdtemp(prefix="bench-sql-"))
+    shutil.copytree(sql_dir() / "views", sql / "views")
+    (sql / "views" / "90_gold_analytics.sql").write_text(GOLD_VIEWS)
+    t0 = time.perf_counter()
+    con = connect(root, sql_path=sql)
+    open_s = time.perf_counter() - t0
+    ids = [r[0] for r in con.execute("SELECT DISTINCT from_track_id FROM gold.next_tracks").fetchall()]
+    rnd = random.Random(11)
+    sample = rnd.sample(ids, min(n, len(ids)))
+    names = dict(con.execute("SELECT track_id, track_name FROM gold.track_analytics WHERE track_id IN "
+                             "(SELECT unnest($i::VARCHAR[]))", {"i": sample}).fetchall())
+    res_ms, next_ms, fuzzy_ms, found = [], [], [], 0
+    for track_id in sample:
+        t = time.perf_counter()
+        r = query.resolve_track(con, names[track_id])
+        res_ms.append((time.perf_counter() - t) * 1000)
+        found += r.track_id == track_id
+        t = time.perf_counter()
+        rows = query.next_tracks(con, track_id, limit=10)
+        next_ms.append((time.perf_counter() - t) * 1000)
+        assert rows and rows[0]["rank"] == 1
+    for track_id in sample[:10]:  # a typo: the fuzzy jaro-winkler scan over every track name
+        t = time.perf_counter()
+        query.resolve_track(con, names[track_id].replace("Track", "Trak"))
+        fuzzy_ms.append((time.perf_counter() - t) * 1000)
+
+    def stats(xs):
+        xs = sorted(xs)
+        return {"median_ms": round(statistics.median(xs), 1), "p95_ms": round(xs[int(0.95 * (len(xs) - 1))], 1)}
+
+    print(json.dumps({"queries": len(sample), "connect_s": round(open_s, 2), "resolved_exactly": found,
+                      "resolve_track": stats(res_ms), "next_tracks": stats(next_ms),
+                      "resolve_track_fuzzy_10": stats(fuzzy_ms),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+
+
+def run_child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if out.returncode:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"child {args} failed")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--transitions", type=int, default=20_000)
+    ap.add_argument("--tracks", type=int, default=5_000)
+    ap.add_argument("--queries", type=int, default=50)
+    ap.add_argument("--keep", help="generate into this directory and keep it")
+    ap.add_argument("--child-build", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--child-query", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_build:
+        child_build(*args.child_build)
+        return 0
+    if args.child_query:
+        child_query(args.child_query[0], int(args.child_query[1]))
+        return 0
+    root = Path(args.keep or tempfile.mkdtemp(prefix="bench-analytics-"))
+    t0 = time.perf_counter()
+    sizes = generate(root, args.transitions, args.tracks)
+    print(json.dumps({"generated": sizes, "seconds": round(time.perf_counter() - t0, 1), "root": str(root)}),
+          flush=True)
+    for which in ("track_analytics", "playlist_analytics", "next_tracks"):
+        print(json.dumps(run_child(["--child-build", str(root), which])), flush=True)
+    print(json.dumps(run_child(["--child-query", str(root), str(args.queries)])), flush=True)
+    if not args.keep:
+        import shutil
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
