@@ -180,6 +180,9 @@ ENRICHMENT_COLUMNS = (
     Col("source_version", "str", False),
     # the newest attempt when it did not replace this row (a failure keeps the last good result)
     Col("last_attempt_at", "ts"), Col("last_error_class", "str"), Col("last_error", "str"),
+    # the matched record's credited artists and this source's artist id for each ("" when it gives none);
+    # aligned lists, empty when the source has no artist list (files written before read as nulls -> [])
+    Col("artist_names", "list"), Col("artist_ids", "list"),
 )
 ENRICHMENT_SOURCES = ("musicbrainz", "spotify", "lastfm", "discogs", "getsongbpm", "acousticbrainz")
 ENRICHMENT = {name: TableSpec("enrichment", name, ENRICHMENT_COLUMNS) for name in ENRICHMENT_SOURCES}

@@ -24,7 +24,8 @@ from .sources.base import LookupResult, Source
 SOURCE_VERSION = "1"
 FIELD_DEFAULTS = {"source_id": None, "isrc": None, "bpm": None, "key_pitch_class": None, "mode": None,
                   "genres": [], "tags": [], "label": None, "catalog_number": None, "release_date": None,
-                  "duration_ms": None, "matched_artist": None, "matched_title": None}
+                  "duration_ms": None, "matched_artist": None, "matched_title": None,
+                  "artist_names": [], "artist_ids": []}
 
 
 @dataclass

@@ -142,5 +142,21 @@ def query_artists(track: TrackQuery, joiner: str = " & ") -> list[str]:
     return out[:MAX_ARTIST_QUERIES]
 
 
+def artist_fields(credits, name_of, id_of) -> dict:
+    """``artist_names`` / ``artist_ids`` of a matched record from its list of credited artists (each a dict;
+    ``name_of``/``id_of`` read one): aligned lists, ``""`` where the source gives no id, nameless credits
+    dropped. Not a list (a source without artist objects): both empty."""
+    names, ids = [], []
+    for c in credits if isinstance(credits, list) else []:
+        if not isinstance(c, dict):
+            continue
+        name = name_of(c)
+        if isinstance(name, str) and name.strip():
+            names.append(name.strip())
+            ident = id_of(c)
+            ids.append(str(ident).strip() if isinstance(ident, (str, int)) and not isinstance(ident, bool) else "")
+    return {"artist_names": names, "artist_ids": ids}
+
+
 def first(items, default=None):
     return items[0] if isinstance(items, list) and items else default

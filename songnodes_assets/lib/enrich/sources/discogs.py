@@ -1,11 +1,13 @@
 """Discogs database search (token; 60 req/min authenticated). Labels, catalog numbers, genres and styles.
 
-The ``artist`` filter takes one name: the joined credit is asked first, then each credited artist."""
+The ``artist`` filter takes one name: the joined credit is asked first, then each credited artist.
+Artist ids (``artist_names``/``artist_ids``) come from a result's ``artists[]{id,name}`` when it has one (the
+release shape); the search results Discogs really returns carry only "Artist - Title", so they stay empty."""
 
 from ...matching import Candidate, TrackQuery
 from ...parsing.text import fold
 from ..api_client import ApiClient, BadResponse
-from .base import LookupResult, Source
+from .base import LookupResult, Source, artist_fields
 
 
 class Discogs(Source):
@@ -41,7 +43,9 @@ class Discogs(Source):
                 fields={"label": labels[0] if labels else None,
                         "catalog_number": r.get("catno") if r.get("catno") not in (None, "none", "") else None,
                         "genres": list(r.get("genre") or []) + list(r.get("style") or []),
-                        "release_date": str(r["year"]) if r.get("year") else None}))
+                        "release_date": str(r["year"]) if r.get("year") else None,
+                        # a release object has artists[]{id,name}; a search result has none: both lists empty
+                        **artist_fields(r.get("artists"), lambda a: a.get("name"), lambda a: a.get("id"))}))
         return self.decide(track, cands)
 
 

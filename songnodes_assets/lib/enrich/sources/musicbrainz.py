@@ -5,7 +5,7 @@ keys), then each credited artist, so a recording credited to only one of them is
 
 from ...matching import Candidate, TrackQuery
 from ..api_client import ApiClient, BadResponse
-from .base import LookupResult, Source, first
+from .base import LookupResult, Source, artist_fields, first
 
 
 def lucene_phrase(text: str) -> str:
@@ -42,6 +42,17 @@ class MusicBrainz(Source):
                 isrc=first(rec.get("isrcs")),
                 fields={"release_date": rec.get("first-release-date") or release.get("date"),
                         "tags": [t.get("name") for t in rec.get("tags") or [] if isinstance(t, dict) and t.get("name")],
-                        "genres": [g.get("name") for g in rec.get("genres") or [] if isinstance(g, dict) and g.get("name")]},
+                        "genres": [g.get("name") for g in rec.get("genres") or [] if isinstance(g, dict) and g.get("name")],
+                        **artist_fields(credit, _credit_artist_name, lambda c: _credit_artist(c).get("id"))},
             ))
         return self.decide(track, cands)
+
+
+def _credit_artist(credit: dict) -> dict:
+    artist = credit.get("artist")
+    return artist if isinstance(artist, dict) else {}
+
+
+def _credit_artist_name(credit: dict):
+    """The artist's own name (``artist-credit[].artist.name``), else the name as credited on the recording."""
+    return _credit_artist(credit).get("name") or credit.get("name")

@@ -16,7 +16,7 @@ import time
 from ...camelot import spotify_key
 from ...matching import Candidate, TrackQuery
 from ..api_client import ApiClient, AuthRejected, BadRequest, BadResponse
-from .base import LookupResult, Source, first
+from .base import LookupResult, Source, artist_fields, first
 
 DEFAULT_AUTH_URL = "https://accounts.spotify.com/api/token"
 TOKEN_MARGIN_S = 60.0  # renew this long before the announced expiry
@@ -84,7 +84,8 @@ class Spotify(Source):
                 source_id=item["id"], artists=[a.get("name", "") for a in item.get("artists") or [] if isinstance(a, dict)],
                 title=item.get("name") or "", duration_ms=item.get("duration_ms"),
                 isrc=(item.get("external_ids") or {}).get("isrc"),
-                fields={"release_date": album.get("release_date"), "popularity": item.get("popularity")}))
+                fields={"release_date": album.get("release_date"), "popularity": item.get("popularity"),
+                        **artist_fields(item.get("artists"), lambda a: a.get("name"), lambda a: a.get("id"))}))
         return self.decide(track, cands)
 
     def _features(self, client: ApiClient, track_id: str) -> dict:
