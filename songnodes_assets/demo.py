@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .demo_home import write_marker
+from .demo_home import marker_start, write_marker
 
 DEMO_HEADER = "# Local instance for `songnodes demo`"
 DEMO_DAGSTER_YAML = """\
@@ -65,6 +65,13 @@ def _pools_free(instance, out) -> bool:
     return not busy
 
 
+def _is_day(text: str) -> bool:
+    try:
+        return len(text) == 10 and dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
 def run_demo(partition: str | None = None, home: str | None = None, out=print) -> int:
     from .instance_care import home_lock
 
@@ -78,22 +85,29 @@ def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out)
     os.environ["SONGNODES_DEMO_RUNNING"] = "1"  # the demo sets its own remotes (demo_home.apply_defaults)
     import dagster as dg
 
+    from .lib.partition_start import partitions_start
+
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    partition = partition or today
+    floor = partitions_start()  # SONGNODES_PARTITIONS_START when set, else the default first day
+    if not _is_day(partition) or not floor <= partition <= today:  # refused before any run or page fetch
+        print(f"--date {partition}: not a scrape date partition (YYYY-MM-DD, UTC, {floor} to {today})",
+              file=sys.stderr)
+        return 1
+    # The demo home's partitions start at the earliest day a demo built there (unless set explicitly), so the
+    # UI shows the demo's days rather than a thousand empty ones; the marker carries it to `make ui`.
+    if not os.environ.get("SONGNODES_PARTITIONS_START", "").strip():
+        os.environ["SONGNODES_PARTITIONS_START"] = min(filter(None, (marker_start(dagster_home), partition)))
     from .defs.jobs import GOLD_JOB_NAME, MAIN_JOB_NAME
-    from .defs.partitions import daily_partitions
     from .lib.catalog import table_counts
     from .sample_site.fake_apis import FakeApis
     from .sample_site.server import SampleSite
     from .settings import Settings
 
-    partition = partition or dt.datetime.now(dt.timezone.utc).date().isoformat()
-    if not daily_partitions.has_partition_key(partition):  # refused before any run is created or page fetched
-        print(f"--date {partition}: not a scrape date partition (YYYY-MM-DD, UTC, "
-              f"{daily_partitions.get_first_partition_key()} to {daily_partitions.get_last_partition_key()})",
-              file=sys.stderr)
-        return 1
     os.environ.setdefault("SONGNODES_LAKEHOUSE_ROOT", str(home_path / "lakehouse"))
     os.environ.setdefault("SONGNODES_CACHE_DIR", str(home_path / "cache"))
-    write_marker(dagster_home, os.environ["SONGNODES_LAKEHOUSE_ROOT"], os.environ["SONGNODES_CACHE_DIR"])
+    write_marker(dagster_home, os.environ["SONGNODES_LAKEHOUSE_ROOT"], os.environ["SONGNODES_CACHE_DIR"],
+                 os.environ["SONGNODES_PARTITIONS_START"])
     with SampleSite() as site, FakeApis() as apis:
         base = site.base_url
         os.environ["SONGNODES_MIXESDB_BASE_URL"] = base

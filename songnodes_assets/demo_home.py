@@ -4,7 +4,8 @@ marked home (``make ui``, ``dagster dev`` with that DAGSTER_HOME) never reach a 
 On a demo home: the lakehouse and cache default to the demo's folders; every remote whose URL is not set
 explicitly points to a closed local port (the demo's sample site and fake APIs only live while
 ``songnodes demo`` runs); the automation and retry sensors start STOPPED. Set any SONGNODES_*_BASE_URL to
-override; nothing is read from a web page."""
+override; nothing is read from a web page. The partitions start at the earliest day the demo built (so the
+UI's partition bars are not 1,000 empty days), unless SONGNODES_PARTITIONS_START says otherwise."""
 
 from __future__ import annotations
 
@@ -23,9 +24,21 @@ def marker_path(dagster_home: str | os.PathLike) -> Path:
     return Path(dagster_home) / MARKER
 
 
-def write_marker(dagster_home: Path, lakehouse_root: str, cache_dir: str) -> None:
+def marker_start(dagster_home: str | os.PathLike) -> str | None:
+    """The first partition a demo home's marker records (the earliest day a demo built), if any."""
+    try:
+        value = json.loads(marker_path(dagster_home).read_text(encoding="utf-8")).get("partitions_start")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def write_marker(dagster_home: Path, lakehouse_root: str, cache_dir: str, partitions_start: str | None = None) -> None:
+    data = {"lakehouse_root": lakehouse_root, "cache_dir": cache_dir}
+    if partitions_start:
+        data["partitions_start"] = partitions_start
     tmp = marker_path(dagster_home).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"lakehouse_root": lakehouse_root, "cache_dir": cache_dir}, indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
     os.replace(tmp, marker_path(dagster_home))
 
 
@@ -63,7 +76,8 @@ def apply_defaults(environ=os.environ) -> dict | None:
             environ[key] = OFFLINE_URL
     if not environ.get("SONGNODES_SPOTIFY_AUTH_URL", "").strip():
         environ["SONGNODES_SPOTIFY_AUTH_URL"] = OFFLINE_URL + "/api/token"
-    for key, field in (("SONGNODES_LAKEHOUSE_ROOT", "lakehouse_root"), ("SONGNODES_CACHE_DIR", "cache_dir")):
+    for key, field in (("SONGNODES_LAKEHOUSE_ROOT", "lakehouse_root"), ("SONGNODES_CACHE_DIR", "cache_dir"),
+                       ("SONGNODES_PARTITIONS_START", "partitions_start")):
         if not environ.get(key, "").strip() and isinstance(info.get(field), str):
             environ[key] = info[field]
     return info

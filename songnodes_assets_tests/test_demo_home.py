@@ -44,6 +44,8 @@ def test_two_demos_at_once_then_a_third_give_identical_counts_and_no_self_loops(
     outs.append(third.communicate(timeout=240))
     assert third.returncode == 0, outs[-1]
     counts = [_counts(o[0]) for o in outs]
+    marker = json.loads((home / "dagster_home" / "songnodes_demo.json").read_text())
+    assert marker["partitions_start"] == "2024-05-01"  # `make ui` on this home shows the demo's days only
     assert counts[0] == counts[1] == counts[2] == EXPECTED  # the one place README's table is checked against
     for db in (home / "dagster_home" / "storage").rglob("*.db"):
         with sqlite3.connect(db) as con:
@@ -66,12 +68,13 @@ def test_definitions_on_a_demo_home_stay_offline_and_paused(tmp_path):
 
     home = tmp_path / ".songnodes"  # marked as `songnodes demo` marks its home (the demo itself: tests above)
     (home / "dagster_home").mkdir(parents=True)
-    write_marker(home / "dagster_home", str(home / "lakehouse"), str(home / "cache"))
+    write_marker(home / "dagster_home", str(home / "lakehouse"), str(home / "cache"), "2024-05-01")
     probe = ("import json; from songnodes_assets.definitions import defs; from songnodes_assets.settings import Settings;"
+             "from songnodes_assets.defs.partitions import daily_partitions;"
              "from songnodes_assets.lib.enrich.sources.base import load_config; from songnodes_assets.lib.enrich.sources "
              "import SOURCES; s = Settings.from_env();"
              "print(json.dumps({'sensors': {x.name: x.default_status.value for x in defs.sensors},"
-             "'base': s.mixesdb_base_url, 'lake': s.lakehouse_root,"
+             "'base': s.mixesdb_base_url, 'lake': s.lakehouse_root, 'first': daily_partitions.get_first_partition_key(),"
              "'apis': sorted({load_config(c).base_url for c in SOURCES.values()})}))")
 
     def load(**env):
@@ -88,9 +91,13 @@ def test_definitions_on_a_demo_home_stay_offline_and_paused(tmp_path):
         assert info["sensors"]["alert_run_failures"] == "RUNNING"  # alerts read the instance only
         assert info["base"] == "http://127.0.0.1:9" and info["apis"] == ["http://127.0.0.1:9"]
         assert Path(info["lake"]).resolve() == (home / "lakehouse").resolve()
+        assert info["first"] == "2024-05-01"  # the partitions start where the demo's data starts
         assert "demo home" in err and "paused" in err
     info, _ = load(DAGSTER_HOME=str(tmp_path / "another_home"))  # any other instance is not the demo's
     assert info["sensors"]["songnodes_automation"] == "RUNNING" and info["base"] == "https://www.mixesdb.com"
+    assert info["first"] == "2024-01-01"
+    info, _ = load(DAGSTER_HOME=str(tmp_path / "another_home"), SONGNODES_PARTITIONS_START="2026-03-01")
+    assert info["first"] == "2026-03-01"
 
 
 def test_a_killed_demo_does_not_hold_its_pool_slot(tmp_path):

@@ -23,3 +23,18 @@ def test_sane_numbers_are_accepted(monkeypatch):
     monkeypatch.setenv("SONGNODES_MAX_BAD_LINE_SHARE", "0")
     s = Settings.from_env()
     assert s.min_interval_s == 0.5 and s.max_bad_line_share == 0.0
+
+
+@pytest.mark.parametrize("value", ["2024-13-01", "yesterday", "2024-1-5", "2999-01-01", "1970-01-01"])
+def test_a_bad_partitions_start_is_refused_naming_the_variable(value):
+    from songnodes_assets.lib.partition_start import partitions_start
+
+    with pytest.raises(ValueError, match="SONGNODES_PARTITIONS_START"):
+        partitions_start({"SONGNODES_PARTITIONS_START": value})
+
+
+def test_partitions_start_default_and_override():
+    from songnodes_assets.lib.partition_start import DEFAULT_START, partitions_start
+
+    assert partitions_start({}) == DEFAULT_START == "2024-01-01"
+    assert partitions_start({"SONGNODES_PARTITIONS_START": " 2025-02-03 "}) == "2025-02-03"
