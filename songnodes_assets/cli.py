@@ -9,6 +9,7 @@ import io
 import json
 import os
 import sys
+from pathlib import Path
 
 MAX_INPUT_BYTES = 50 * 1024 * 1024
 MAX_LINE_BYTES = 100_000
@@ -59,6 +60,19 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lakehouse_root(flag: str | None, configured: str) -> str:
+    """--lakehouse, else SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse; when that is missing and the
+    package runs from a checkout (editable install) that has a demo lakehouse, that one (said on stderr)."""
+    if flag or os.environ.get("SONGNODES_LAKEHOUSE_ROOT", "").strip():
+        return flag or configured
+    checkout = Path(__file__).resolve().parents[1] / ".songnodes" / "lakehouse"
+    if not Path(configured).exists() and checkout.is_dir() and (checkout.parent / "dagster_home").is_dir():
+        print(f"songnodes sql: no lakehouse in this directory; using the checkout's demo lakehouse {checkout}",
+              file=sys.stderr)
+        return str(checkout)
+    return configured
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     from .lib.catalog import QueryRefused, connect, run_query
     from .lib.lakehouse import Lakehouse
@@ -74,15 +88,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
             raise InputError(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}") from exc
     if not query or not query.strip():
         raise InputError("give a query or --file")
-    root = args.root or Settings.from_env().lakehouse_root
-    lake = Lakehouse(root)
+    lake = Lakehouse(_lakehouse_root(args.root, Settings.from_env().lakehouse_root))
     where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
     if lake.root.exists() and not lake.root.is_dir():
         raise InputError(f"lakehouse root {lake.root} is not a directory (set {where})")
     if not lake.root.exists():
-        print(f"songnodes sql: warning: no lakehouse at {lake.root} (the directory does not exist; set {where}); "
-              "every table is empty", file=sys.stderr)
-    elif not any(lake.files(spec) for spec in ALL_TABLES.values()):
+        raise InputError(f"no lakehouse at {lake.root}: run `make demo` in the repository first, or point {where} "
+                         "at one")
+    if not any(lake.files(spec) for spec in ALL_TABLES.values()):
         print(f"songnodes sql: warning: the lakehouse at {lake.root} holds no parquet files yet (set {where} "
               "for another one); every table is empty", file=sys.stderr)
     try:

@@ -68,11 +68,21 @@ def test_parse_missing_file_is_a_clear_error():
     assert res.returncode == 2 and "cannot read" in res.stderr.decode() and b"Traceback" not in res.stderr
 
 
+def test_sql_on_a_missing_lakehouse_is_a_clear_error(tmp_path):
+    env = {"SONGNODES_LAKEHOUSE_ROOT": str(tmp_path / "nowhere")}
+    res = songnodes("sql", "SELECT count(*) FROM silver.playlists", env=env)
+    assert res.returncode == 2 and res.stdout == b"", res
+    assert f"no lakehouse at {tmp_path / 'nowhere'}" in res.stderr.decode() and "make demo" in res.stderr.decode()
+    res = songnodes("sql", "SELECT 1", "--lakehouse", str(tmp_path / "nowhere"))
+    assert res.returncode == 2 and "no lakehouse" in res.stderr.decode()
+
+
 def test_sql_on_an_empty_lakehouse_and_read_only(tmp_path):
+    (tmp_path / "lake").mkdir()
     env = {"SONGNODES_LAKEHOUSE_ROOT": str(tmp_path / "lake")}
     res = songnodes("sql", "SELECT count(*) AS n FROM silver.playlists", "--format", "json", env=env)
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout) == {"n": 0}
+    assert json.loads(res.stdout) == {"n": 0} and "holds no parquet files yet" in res.stderr.decode()
     for bad in ("COPY (SELECT 1) TO '/tmp/x.csv'", "CREATE TABLE t AS SELECT 1", "SELECT 1; DROP VIEW silver.tracks",
                 "ATTACH '/tmp/evil.db'"):
         res = songnodes("sql", bad, env=env)
@@ -102,3 +112,16 @@ def test_demo_end_to_end(tmp_path):
     for q in sorted((REPO / "sql" / "monitoring").glob("*.sql")):
         res = songnodes("sql", "--file", str(q), "--format", "csv", env=env)
         assert res.returncode == 0 and len(res.stdout.decode().splitlines()) >= 2, (q.name, res.stderr)
+
+
+def test_sql_from_another_directory_finds_the_checkouts_demo_lakehouse(tmp_path):
+    """Run outside the repository with nothing configured: the checkout's demo lakehouse is used and named."""
+    if not (REPO / ".songnodes" / "lakehouse").is_dir() or not (REPO / ".songnodes" / "dagster_home").is_dir():
+        (REPO / ".songnodes" / "lakehouse").mkdir(parents=True, exist_ok=True)
+        (REPO / ".songnodes" / "dagster_home").mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SONGNODES_")}
+    res = subprocess.run([*SONGNODES, "sql", "SELECT 1 AS one", "--format", "csv"], capture_output=True, text=True,
+                         timeout=120, env=env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["one", "1"]
+    assert f"using the checkout's demo lakehouse {REPO / '.songnodes' / 'lakehouse'}" in res.stderr

@@ -113,12 +113,11 @@ def test_cli_normal_query_still_works(lake, work):
     assert res.stderr == ""
 
 
-def test_cli_missing_lakehouse_is_named_on_stderr(tmp_path, work):
+def test_cli_missing_lakehouse_is_an_error_naming_it(tmp_path, work):
     missing = tmp_path / "no_such_lake"
     for args, env in [(["--lakehouse", str(missing)], {}), ([], {"SONGNODES_LAKEHOUSE_ROOT": str(missing)})]:
         res = songnodes_sql(*args, "SELECT count(*) AS n FROM silver.tracks", "--format", "json", cwd=work, env=env)
-        # exit 0 is kept: test_cli.test_sql_on_an_empty_lakehouse_and_read_only pins it for a missing root
-        assert res.returncode == 0 and res.stdout.strip() == '{"n": 0}'
+        assert res.returncode == 2 and res.stdout == ""  # an error, not an empty answer that looks like data
         assert f"no lakehouse at {missing}" in res.stderr and "SONGNODES_LAKEHOUSE_ROOT" in res.stderr
         assert "--lakehouse" in res.stderr
     assert not missing.exists()  # looking does not create it
