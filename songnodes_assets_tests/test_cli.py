@@ -112,6 +112,23 @@ def test_demo_end_to_end(tmp_path):
     for q in sorted((REPO / "sql" / "monitoring").glob("*.sql")):
         res = songnodes("sql", "--file", str(q), "--format", "csv", env=env)
         assert res.returncode == 0 and len(res.stdout.decode().splitlines()) >= 2, (q.name, res.stderr)
+    # the two artist-coverage figures are one definition: the monitoring query equals the silver metadata
+    res = songnodes("sql", "--file", str(REPO / "sql" / "monitoring" / "artist_coverage_by_day.sql"), "--format", "json",
+                    env=env)
+    sql_pct = json.loads(res.stdout.decode().splitlines()[0])["artist_coverage_pct"]
+    from dagster import AssetKey, DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "home" / "dagster_home"))) as instance:
+        event = instance.get_latest_materialization_event(AssetKey(["silver", "playlist_tracks"]))
+        assert event.asset_materialization.metadata["artist_coverage_pct"].value == sql_pct
+        floats = []  # every float the UI shows is rounded (4 decimals; percentages 2)
+        for key in instance.get_asset_keys():
+            for rec in instance.fetch_materializations(key, limit=50).records:
+                for name, value in rec.asset_materialization.metadata.items():
+                    if isinstance(value.value, float):
+                        floats.append((key.to_user_string(), name, value.value))
+    assert floats and all(round(v, 4) == v for _, _, v in floats), [f for f in floats if round(f[2], 4) != f[2]]
 
 
 def test_sql_from_another_directory_finds_the_checkouts_demo_lakehouse(tmp_path):

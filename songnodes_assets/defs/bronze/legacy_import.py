@@ -11,6 +11,7 @@ import dagster as dg
 from ...lib.legacy import read_day, to_bronze_rows
 from ...lib.schemas import BRONZE_RAW
 from ...settings import env_float
+from ..metadata import checked, materialized
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource
 
@@ -32,7 +33,7 @@ def legacy_import(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     zone = os.environ.get("SONGNODES_LEGACY_TIMEZONE", "UTC").strip() or "UTC"
     if not dsn:
         context.log.warning("legacy import not configured: set SONGNODES_LEGACY_PG_DSN to import the old database")
-        return dg.MaterializeResult(metadata={"state": "not configured", "rows": 0})
+        return materialized(metadata={"state": "not configured", "rows": 0})
     partition, run_id = context.partition_key, context.run.run_id
     by_type: Counter = Counter()
 
@@ -48,5 +49,5 @@ def legacy_import(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
         path = lakehouse.get().write_batches(BRONZE_RAW, batches(items), partition, file_name=LEGACY_FILE)
     rows = sum(by_type.values())
     context.log.info(f"imported {rows} legacy rows for {partition} from {table} (times in {zone}): {dict(by_type)}")
-    return dg.MaterializeResult(metadata={"rows": rows, "by_scrape_type": dg.MetadataValue.json(dict(by_type)),
+    return materialized(metadata={"rows": rows, "by_scrape_type": dg.MetadataValue.json(dict(by_type)),
                                           "table": table, "timezone": zone, "path": str(path)})

@@ -7,6 +7,7 @@ from ...lib.bronze import duplicate_pages, fetch_summary, last_successful_fetche
 from ...lib.http import errors
 from ...lib.mixesdb import discover, fetch_rows, tracklists1001_refs
 from ...lib.schemas import BRONZE_RAW
+from ..metadata import checked, materialized
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource, MixesDBResource
 
@@ -66,13 +67,13 @@ def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
         metadata["failed_urls"] = dg.MetadataValue.json(bad)
     # Rows are saved either way (bronze keeps every verdict); the blocking checks fail the step and stop
     # silver when the host serves challenge pages or too many fetches failed.
-    yield dg.MaterializeResult(metadata=metadata)
-    yield dg.AssetCheckResult(
+    yield materialized(metadata=metadata)
+    yield checked(
         check_name="no_anti_bot_pages", passed=not blocked,
         description=(f"{blocked} captcha/anti-bot page(s): the crawl stopped; rows saved to bronze. First: "
                      f"{[b for b in bad if b['error_kind'] == errors.BlockedPage.kind][:3]}") if blocked else "ok",
         metadata={"anti_bot_pages": blocked})
-    yield dg.AssetCheckResult(
+    yield checked(
         check_name="fetch_error_share", passed=error_rate <= mixesdb.max_error_rate,
         description=(f"{summary.get('pages_error', 0)} of {summary['pages_fetched']} fetches failed "
                      f"({error_rate:.0%}, budget {mixesdb.max_error_rate:.0%}); rows saved to bronze. First: {bad[:3]}"),

@@ -11,6 +11,7 @@ from ...lib.enrich.sources import SOURCES
 from ...lib.enrich.sources.base import load_config
 from ...lib.schemas import ENRICHMENT
 from ..automation.conditions import FOLLOW_UPSTREAM
+from ..metadata import checked, materialized
 from ..partitions import daily_partitions
 from ..resources import EnrichmentResource, LakehouseResource
 from ..silver.tables import KEYS as SILVER_KEYS
@@ -70,14 +71,14 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
         if skip is not None:
             context.log.warning(skip[1])
             if lake.files(ENRICHMENT[name], partition):  # never replace real results with "skipped"
-                yield dg.MaterializeResult(metadata={"tracks": len(queries), "source_state": skip[0],
+                yield materialized(metadata={"tracks": len(queries), "source_state": skip[0],
                                                      "reason": skip[1] + "; previous rows kept"})
                 yield from _skipped_checks(skip[1])
                 return
             rows = skip_all(queries, name, partition, skip[1], skip[0])
             rows, _ = keep_better(rows, None)
             lake.write(ENRICHMENT[name], ENRICHMENT[name].conform(rows) if rows else _empty(name), partition)
-            yield dg.MaterializeResult(metadata={"tracks": len(queries), "skipped": len(queries),
+            yield materialized(metadata={"tracks": len(queries), "skipped": len(queries),
                                                  "source_state": skip[0], "reason": skip[1]})
             yield from _skipped_checks(skip[1])
             return
@@ -106,13 +107,13 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
                                           f"{len(rows)} rows saved ({stored['matched']} matched, "
                                           f"{kept['kept_previous']} kept from the previous run); backfill this "
                                           "partition once the source is back."), metadata=md)
-        yield dg.MaterializeResult(metadata=md)
-        yield dg.AssetCheckResult(
+        yield materialized(metadata=md)
+        yield checked(
             check_name="no_matched_to_failed_regressions", passed=kept["regressions"] == 0,
             description=f"{kept['regressions']} previously matched track(s) stored as not matched",
             metadata={"regressions": kept["regressions"], "kept_previous": kept["kept_previous"]})
         rate = summary.success_rate
-        yield dg.AssetCheckResult(
+        yield checked(
             check_name="success_rate", passed=rate is None or rate >= enrichment.min_success_rate,
             severity=dg.AssetCheckSeverity.WARN,
             description=(f"{rate:.0%} of lookups answered (matched or not found)" if rate is not None
@@ -125,7 +126,7 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
 
 def _skipped_checks(reason: str):
     for check in ("no_matched_to_failed_regressions", "success_rate"):
-        yield dg.AssetCheckResult(check_name=check, passed=True, description=f"source skipped: {reason}")
+        yield checked(check_name=check, passed=True, description=f"source skipped: {reason}")
 
 
 def _empty(name: str):

@@ -12,6 +12,7 @@ from ...lib.gold import merge, priority_from_env, write_graph
 from ...lib.schemas import ENRICHMENT, GOLD_ENRICHED, GOLD_TRANSITION_GRAPH
 from ..automation.conditions import GOLD_FRESHNESS, REFRESH_ON_UPSTREAM
 from ..enrichment.factory import ENRICHMENT_KEYS
+from ..metadata import checked, materialized
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource
 from ..silver.tables import KEYS as SILVER_KEYS
@@ -44,7 +45,7 @@ def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
                 for f in ("isrc", "bpm", "camelot", "label", "release_date")}
     coverage["genres_coverage_pct"] = round(100.0 * float(gold["genres"].map(len).gt(0).sum()) / n, 1)
     status = gold["status"].value_counts().to_dict()
-    yield dg.MaterializeResult(metadata={
+    yield materialized(metadata={
         "row_count": len(gold), "completed": int(status.get("completed", 0)), "partial": int(status.get("partial", 0)),
         "failed": int(status.get("failed", 0)), "sources_missing": dg.MetadataValue.json(missing), **coverage,
         "path": str(path)})
@@ -53,7 +54,7 @@ def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
 
 
 def _result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.ERROR, **metadata) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(check_name=name, passed=not problems, severity=severity,
+    return checked(check_name=name, passed=not problems, severity=severity,
                                description="; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)"
                                                                        if len(problems) > 5 else "") or "ok",
                                metadata={"violations": len(problems), **metadata})
@@ -99,7 +100,7 @@ def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     out_dir = lake.table_dir(GOLD_TRANSITION_GRAPH)
     paths = write_graph(nodes, edges, out_dir)
     unenriched = int(nodes["enrichment_status"].isna().sum()) if len(nodes) else 0
-    yield dg.MaterializeResult(metadata={
+    yield materialized(metadata={
         "edges": len(edges), "nodes": len(nodes), "max_weight": int(edges["weight"].max()) if len(edges) else 0,
         "nodes_without_gold_row": unenriched, "files": dg.MetadataValue.json(paths)})
     yield _result("exports_consistent", gold_checks.export_problems(out_dir, len(nodes), len(edges)),

@@ -15,6 +15,7 @@ from ...lib.silver_build import build_silver_streamed
 from ..automation.conditions import SILVER_FOLLOW, SILVER_FRESHNESS
 from ..bronze.legacy_import import LEGACY_IMPORT
 from ..bronze.raw_scrape_data import RAW_SCRAPE_DATA
+from ..metadata import checked, materialized
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource, ParserResource
 
@@ -67,7 +68,7 @@ CHECKS = [
 def _check(context, name: str, key: dg.AssetKey, problems: list[str], metadata: dict | None = None) -> dg.AssetCheckResult:
     for p in problems[:50]:
         context.log.error(f"check {name} on {key.to_user_string()}: {p}")
-    return dg.AssetCheckResult(
+    return checked(
         check_name=name, asset_key=key, passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
         description=("; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
@@ -140,7 +141,10 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     pl, pt, prob = tables.playlists, tables.playlist_tracks, tables.problems
     top = pt[pt["component_of"].isna()] if not pt.empty else pt
     n_identified = int(top["is_identified"].sum()) if not top.empty else 0
-    with_artist = int(top["artists"].map(len).gt(0).sum()) if not top.empty else 0
+    # artist coverage as sql/monitoring/artist_coverage_by_day.sql (the old system's figure): top-level entries
+    # that name an artist, gaps ("...") excluded
+    credited = top[top["entry_type"] != "gap"] if not top.empty else top
+    with_artist = int(credited["artists"].map(len).gt(0).sum()) if not credited.empty else 0
     common = {"parser_version": PARSER_VERSION, "bronze_error_rows": tables.pages_skipped}
     if tables.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
         common["legacy_items"] = dg.MetadataValue.json(tables.legacy_counts)
@@ -153,19 +157,19 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     for p in prob.head(20).itertuples(index=False):
         context.log.warning(f"quarantined {p.scope} {p.url}" + (f" line {p.line_no}" if p.line_no is not None
                             and str(p.line_no) != "<NA>" else "") + f": {p.problem}: {p.detail}")
-    yield dg.MaterializeResult(asset_key=KEYS["playlists"], metadata={
+    yield materialized(asset_key=KEYS["playlists"], metadata={
         **common, "row_count": len(pl), "pages": stats["pages"], "duplicate_fetches": stats["duplicate_fetches"],
         "bad_pages": stats["bad_pages"],
         "playlists_with_zero_entries": int((pl["n_entries"] == 0).sum()) if not pl.empty else 0,
         "entries_per_playlist": round(float(pl["n_entries"].mean()), 2) if not pl.empty else 0.0})
-    yield dg.MaterializeResult(asset_key=KEYS["playlist_tracks"], metadata={
+    yield materialized(asset_key=KEYS["playlist_tracks"], metadata={
         **common, "row_count": len(pt), "entries": len(top), "identified": n_identified,
         "quarantined_lines": stats["quarantined_lines"], "repeated_lines": stats["repeated_lines"],
         "placeholder_pct": round(100.0 * float((top["entry_type"] == "placeholder").mean()), 2) if len(top) else 0.0,
-        "artist_coverage_pct": round(100.0 * with_artist / len(top), 2) if len(top) else 0.0})
-    yield dg.MaterializeResult(asset_key=KEYS["tracks"], metadata={**common, "row_count": len(tables.tracks)})
-    yield dg.MaterializeResult(asset_key=KEYS["transitions"], metadata={**common, "row_count": len(tables.transitions)})
-    yield dg.MaterializeResult(asset_key=KEYS["problems"], metadata={
+        "artist_coverage_pct": round(100.0 * with_artist / len(credited), 2) if len(credited) else 0.0})
+    yield materialized(asset_key=KEYS["tracks"], metadata={**common, "row_count": len(tables.tracks)})
+    yield materialized(asset_key=KEYS["transitions"], metadata={**common, "row_count": len(tables.transitions)})
+    yield materialized(asset_key=KEYS["problems"], metadata={
         **common, "row_count": len(prob),
         "by_problem": dg.MetadataValue.json(prob["problem"].value_counts().to_dict() if len(prob) else {})})
 

@@ -1,0 +1,31 @@
+"""Materialization metadata as the UI shows it: floats rounded (4 decimals; percentages carry 2), so a value
+reads ``8.08`` rather than ``8.083333333333334``; anything else is passed through unchanged."""
+
+import math
+
+
+def tidy(metadata: dict, digits: int = 4) -> dict:
+    out = {}
+    for key, value in metadata.items():
+        if isinstance(value, float) and math.isfinite(value):
+            value = round(value, 2 if key.endswith("_pct") else digits)
+        out[key] = value
+    return out
+
+
+def materialized(**kwargs):
+    """``dg.MaterializeResult`` with tidy metadata."""
+    import dagster as dg
+
+    if kwargs.get("metadata"):
+        kwargs["metadata"] = tidy(kwargs["metadata"])
+    return dg.MaterializeResult(**kwargs)
+
+
+def checked(**kwargs):
+    """``dg.AssetCheckResult`` with tidy metadata."""
+    import dagster as dg
+
+    if kwargs.get("metadata"):
+        kwargs["metadata"] = tidy(kwargs["metadata"])
+    return dg.AssetCheckResult(**kwargs)
