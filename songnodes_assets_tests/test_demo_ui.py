@@ -1,7 +1,8 @@
 """The demo's runs, seen by the real webserver on the demo home: they belong to the workspace's code location
 (repositoryOrigin set, so the Overview timeline, the job sparklines and "Re-execute" without a version
 warning work), are runs of songnodes_main and songnodes_gold with their partition, and the sensors are
-listed; the community pop-up is off (GraphQL on 127.0.0.1)."""
+listed; the community pop-up is off; a failed run shows as an open CRITICAL alert on the ops/alerts asset once
+the daemon ticks the alert sensors (GraphQL on 127.0.0.1)."""
 
 import json
 import os
@@ -22,6 +23,9 @@ RUNS = """{ runsOrError { ... on Runs { results { runId pipelineName status pipe
   repositoryOrigin { repositoryLocationName repositoryName } tags { key value } } } } }"""
 REPOS = """{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name }
   jobs { name pipelineSnapshotId runs(limit: 5) { runId } } sensors { name sensorState { status } } } } } }"""
+
+ALERTS = """{ assetOrError(assetKey: {path: ["ops", "alerts"]}) { ... on Asset { assetMaterializations(limit: 1) {
+  metadataEntries { label ... on IntMetadataEntry { intValue } ... on MarkdownMetadataEntry { mdStr } } } } } }"""
 
 
 def _env(**extra):
@@ -84,5 +88,27 @@ def test_demo_runs_belong_to_the_code_location_in_the_webserver(tmp_path):
         assert sensors["songnodes_automation"] == "STOPPED" and sensors["retry_failed_enrichments"] == "STOPPED"
         assert any(name.startswith("alert_") for name in sensors)
         assert _graphql(port, "{ shouldShowNux }")["shouldShowNux"] is False
+
+        # a firing alert, where a Dagster user looks: a run fails on the demo home (its remotes are offline), the
+        # daemon ticks the alert sensors, and the ops/alerts asset's newest materialization lists the open alert
+        failing = subprocess.run([str(BIN / "dagster"), "asset", "materialize", "-m", "songnodes_assets.definitions",
+                                  "--select", "key:bronze/raw_scrape_data", "--partition", DATE], cwd=REPO,
+                                 env=_env(DAGSTER_HOME=str(home / "dagster_home")), capture_output=True, text=True,
+                                 timeout=180)
+        assert failing.returncode != 0, "bronze reached a remote from the demo home"
+        daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO,
+                                  env=_env(DAGSTER_HOME=str(home / "dagster_home")), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            entries, deadline = {}, time.time() + 120
+            while not entries.get("open_alerts") and time.time() < deadline:
+                time.sleep(2)
+                asset = _graphql(port, ALERTS)["assetOrError"]
+                mats = asset.get("assetMaterializations") or []
+                entries = {e["label"]: e.get("intValue", e.get("mdStr")) for e in (mats[0]["metadataEntries"] if mats else [])}
+        finally:
+            stop_group(daemon)
+        assert entries.get("open_alerts", 0) >= 1 and entries["critical"] >= 1, entries
+        assert "**CRITICAL**" in entries["open"] and "failed" in entries["open"], entries
     finally:
         stop_group(proc)
