@@ -239,8 +239,19 @@ def test_one_request_at_a_time_per_host():
 
 def test_robots_5xx_means_stay_away(httpserver):
     httpserver.expect_request("/robots.txt").respond_with_data("", status=500)
-    with pytest.raises(errors.RobotsDisallowed):
+    with pytest.raises(errors.RobotsDisallowed, match="could not be read .*so the site counts as disallowed"):
         client_for(httpserver, backoff_base_s=0.01).get(httpserver.url_for("/w/A"))
+
+
+def test_unreachable_robots_says_so_instead_of_blaming_the_rules():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = client_for(type("Server", (), {"port": port})(), backoff_base_s=0.01, max_tries=1)
+    with pytest.raises(errors.RobotsDisallowed, match=r"could not be read \(TransportError.*counts as disallowed.*nothing was fetched"):
+        client.get(f"http://127.0.0.1:{port}/w/A")
 
 
 def test_missing_robots_allows_everything(httpserver):

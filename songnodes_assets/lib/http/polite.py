@@ -247,7 +247,10 @@ class PoliteClient:
                 state.robots = robots
         if not state.robots.can_fetch(url, self.robots_agent):
             self.stats["refused_robots"] += 1
-            raise errors.RobotsDisallowed(url, f"robots.txt disallows this URL for {self.robots_agent!r}")
+            why = getattr(state.robots, "songnodes_unreachable", None)
+            raise errors.RobotsDisallowed(url, f"robots.txt of {origin} {why}, so the site counts as disallowed "
+                                          "(RFC 9309); nothing was fetched" if why else
+                                          f"robots.txt disallows this URL for {self.robots_agent!r}")
 
     def _load_robots(self, origin: Origin) -> Protego:
         robots_url = f"{origin}/robots.txt"  # only ever the origin that passed the URL policy
@@ -255,10 +258,10 @@ class PoliteClient:
             resp, body, _ = self._fetch_with_retries(robots_url, origin)
         except errors.FetchError as exc:
             self._note(f"robots.txt unreachable ({exc}); treating the host as disallowed")
-            return Protego.parse("User-agent: *\nDisallow: /")
+            return _disallow_all(f"could not be read ({type(exc).__name__}: {getattr(exc, 'kind', '') or 'error'})")
         if resp.status_code >= 500:
             self._note(f"robots.txt answered {resp.status_code}; treating the host as disallowed")
-            return Protego.parse("User-agent: *\nDisallow: /")
+            return _disallow_all(f"answered HTTP {resp.status_code}")
         if resp.status_code >= 400 or resp.status_code in REDIRECT_STATUSES:  # never followed
             return Protego.parse("")  # no robots.txt: everything allowed
         return Protego.parse(body.decode("utf-8", errors="replace"))
@@ -342,3 +345,11 @@ class PoliteClient:
     def _note(self, message: str) -> None:
         if self._log is not None:
             self._log(message)
+
+
+def _disallow_all(why: str) -> Protego:
+    """RFC 9309: a robots.txt that cannot be read (network error, 5xx) means complete disallow; the reason is
+    kept so the error says why nothing was fetched instead of blaming the site's rules."""
+    robots = Protego.parse("User-agent: *\nDisallow: /")
+    robots.songnodes_unreachable = why
+    return robots
