@@ -7,7 +7,8 @@ playlist entries that used it.
 
 Fold key (``artist_key``): "+" is read as "and", then ``parsing.text.fold`` (the fold the track id uses:
 NFKC, accents folded, case folded, "&" -> "and", punctuation dropped, "-", "_", "/" as spaces, whitespace
-collapsed), then a leading "the " is dropped ("The Prodigy" = "Prodigy"; "The The" stays "the"). A name of
+collapsed), then a leading "the " is dropped ("The Prodigy" = "Prodigy"; "The The" stays "the"), and so is
+a trailing ", The" (Discogs' "Persuader, The"). A name of
 punctuation only ("!!!") keys as its NFKC case-folded text, so it is never lost.
 
 Merging. Credits with the same fold key are one artist unless the sources say otherwise (below).
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import unicodedata
 import uuid
 from collections import Counter, defaultdict
@@ -59,13 +61,14 @@ from .tracks import as_utc
 ARTIST_ID_VERSION = "1"
 ID_SOURCES = ("musicbrainz", "spotify", "discogs")  # also the anchor order of a split
 ROLES = ("primary", "featured", "remixer")
+_TRAILING_THE_RE = re.compile(r"(?<=\S),\s*the\s*$", re.IGNORECASE)  # Discogs writes "Persuader, The"
 MAX_LABELS = 10
 
 
 # ---- names -------------------------------------------------------------------------------------------------
 def artist_key(name: str) -> str:
     """The fold key of a credited name (see the module docstring)."""
-    text = (name or "").replace("+", " and ")
+    text = _TRAILING_THE_RE.sub("", (name or "").replace("+", " and "))
     key = fold(text)
     if not key:
         return " ".join(unicodedata.normalize("NFKC", name or "").casefold().split())
@@ -95,11 +98,12 @@ def _punct(s: str) -> str:
 
 
 def _the(s: str) -> str:
+    s = _TRAILING_THE_RE.sub("", s)
     return s[4:] if s[:4].casefold() == "the " and len(s) > 4 else s
 
 
-_RULES = (("case", str.casefold), ("accents", _accents), ("and_ampersand", _and), ("punctuation", _punct),
-          ("the_prefix", _the))
+_RULES = (("case", str.casefold), ("accents", _accents), ("and_ampersand", _and), ("the_prefix", _the),
+          ("punctuation", _punct))
 
 
 def _apply(text: str, skip: str | None = None) -> str:
