@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lakehouse", "--root", dest="root", metavar="PATH",
                    help="lakehouse root (default: SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse)")
     s.set_defaults(func=cmd_sql)
+    from .cli_ask import add_parsers
+
+    add_parsers(sub)
     return p
 
 

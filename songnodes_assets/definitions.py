@@ -22,6 +22,7 @@ from .defs.automation.schedules import daily_scrape, scrape_job, sweep_job, week
 from .defs.bronze.legacy_import import legacy_import
 from .defs.bronze.raw_scrape_data import raw_scrape_data
 from .defs.enrichment.factory import enrichment_assets
+from .defs.gold.analytics import analytics_assets
 from .defs.gold.assets import enriched_tracks, transition_graph
 from .defs.jobs import enrich_jobs, gold_job, main_job
 from .defs.resources import resources_from_settings
@@ -32,7 +33,7 @@ from .settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_scrape_data, legacy_import, silver_tables, *enrichment_assets, enriched_tracks, transition_graph,
-                ops_alerts],
+                *analytics_assets, ops_alerts],
         jobs=[main_job, gold_job, scrape_job, sweep_job, *enrich_jobs],
         sensors=[*alert_sensors, retry_failed_enrichments, automation_sensor],
         schedules=[daily_scrape, weekly_not_found_sweep],

@@ -44,6 +44,7 @@ def first_command(block: str) -> str:
 BLOCKS = {
     "make demo   # creates .venv, installs, runs the main job end to end offline, prints row counts per table": "quickstart",
     "make ui     # DAGSTER_HOME=.songnodes/dagster_home dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000": "server",
+    '.venv/bin/songnodes next "Trevino - Sombre Tones"': ("run",) * 6,  # Asking the data, on the demo's lakehouse
     '.venv/bin/songnodes sql "SELECT from_track, to_track, weight, djs FROM silver.transitions_named ORDER BY weight DESC, djs DESC LIMIT 10"': "run",
     "export DAGSTER_HOME=$PWD/.songnodes/live_home && mkdir -p \"$DAGSTER_HOME\"   # not the demo's home (that one stays offline)": "remote:www.mixesdb.com",
     'export SONGNODES_LEGACY_PG_DSN="host=old-db port=5432 dbname=musicdb user=reader password=..."': "remote:old-db",

@@ -20,7 +20,8 @@ main_job = dg.define_asset_job(
 gold_job = dg.define_asset_job(
     GOLD_JOB_NAME,
     selection=dg.AssetSelection.groups("gold"),
-    description="Merge the enrichment sources into gold.enriched_tracks and rebuild the transition graph.",
+    description=("Merge the enrichment sources into gold.enriched_tracks, rebuild the transition graph and the "
+                 "analytics (tracks, playlists, next tracks, canonical artists, collaborations)."),
     executor_def=dg.in_process_executor,
 )
 

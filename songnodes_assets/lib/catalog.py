@@ -87,9 +87,12 @@ def _source(spec, files: list[Path]) -> str:
     return f"read_parquet([{', '.join(_quote(str(f)) for f in files)}], union_by_name = true)"
 
 
-def connect(root: str | os.PathLike, sql_path: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(root: str | os.PathLike, sql_path: Path | None = None,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lakehouse views, locked down: it can read the verified parquet files the
-    views list and nothing else on disk or on the network, and its configuration cannot be changed."""
+    views list and nothing else on disk or on the network, and its configuration cannot be changed.
+    ``memory_limit`` (e.g. "2GB"; DuckDB's default is 80 % of RAM) bounds it, spilling to its private temp
+    directory beyond that."""
     lake = Lakehouse(root)
     view_files = sorted((sql_path or sql_dir()).joinpath("views").glob("*.sql"))
     texts = [f.read_text(encoding="utf-8") for f in view_files]
@@ -102,6 +105,10 @@ def connect(root: str | os.PathLike, sql_path: Path | None = None) -> duckdb.Duc
     private = tempfile.mkdtemp(prefix="songnodes-duckdb-")
     weakref.finalize(con, shutil.rmtree, private, True)
     con.execute(f"SET temp_directory = {_quote(os.path.join(private, 'spill'))}")
+    if memory_limit:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", memory_limit.strip(), re.I):
+            raise ValueError(f"memory limit {memory_limit!r}: give a size such as 2GB or 512MB")
+        con.execute(f"SET memory_limit = {_quote(memory_limit.strip())}")
     con.execute(f"SET allowed_paths = [{', '.join(_quote(p) for p in allowed)}]::VARCHAR[]")
     for name, value in SANDBOX_SETTINGS:
         con.execute(f"SET {name} = {str(value).lower()}")

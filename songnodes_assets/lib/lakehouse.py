@@ -70,10 +70,24 @@ class Lakehouse:
         finally:
             self.discard([staged])
 
+    def write_single(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table]) -> Path:
+        """An unpartitioned table (``spec.single_file``): validated batches into its one file, published
+        atomically after the last batch (readers see the previous build or this one, never a mix)."""
+        if not spec.single_file:
+            raise ValueError(f"{spec.qualified} is partitioned: use write / write_batches")
+        staged = self._stage_into(spec, batches, self.table_dir(spec), spec.single_file)
+        try:
+            return self.publish([staged])[0]
+        finally:
+            self.discard([staged])
+
     def stage(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table], partition: str,
               file_name: str = SILVER_FILE) -> Staged:
         """Write (validated, fsynced) to a hidden temp file next to its final name; nothing is visible yet."""
-        target_dir = self.partition_dir(spec, partition)
+        return self._stage_into(spec, batches, self.partition_dir(spec, partition), file_name)
+
+    def _stage_into(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table], target_dir: Path,
+                    file_name: str) -> Staged:
         target_dir.mkdir(parents=True, exist_ok=True)
         self._sweep_partials(target_dir)
         tmp = target_dir / f"_{uuid.uuid4().hex}{PARTIAL_SUFFIX}"

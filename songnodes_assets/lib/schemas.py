@@ -226,7 +226,7 @@ GOLD_TRACK_ANALYTICS = TableSpec("gold", "track_analytics", (
     Col("out_degree", "int", False), Col("top_predecessors", "list"), Col("top_successors", "list"),
     Col("bpm", "float"), Col("musical_key", "str"), Col("camelot", "str"), Col("compatible_camelot", "list"),
     Col("genres", "list"), Col("label", "str"), Col("built_at", "ts", False),
-), single_file="track_analytics.parquet")
+), single_file="track_analytics.parquet", row_group_rows=20_000)  # sorted by track_id: a lookup reads one group
 
 GOLD_PLAYLIST_ANALYTICS = TableSpec("gold", "playlist_analytics", (
     Col("playlist_id", "str", False), Col("source", "str", False), Col("url", "str", False), Col("page_title", "str"),
@@ -246,7 +246,7 @@ GOLD_NEXT_TRACKS = TableSpec("gold", "next_tracks", (
     Col("last_seen_date", "str"), Col("via_track_id", "str"), Col("from_camelot", "str"), Col("to_camelot", "str"),
     Col("key_relation", "str", False), Col("from_bpm", "float"), Col("to_bpm", "float"), Col("bpm_delta", "float"),
     Col("reason", "str", False), Col("built_at", "ts", False),
-), single_file="next_tracks.parquet")
+), single_file="next_tracks.parquet", row_group_rows=20_000)  # sorted by from_track_id, rank
 
 # Canonical artists: one row per artist (name variants merged by the rules in lib/analytics/artists.py).
 GOLD_ARTISTS = TableSpec("gold", "artists", (

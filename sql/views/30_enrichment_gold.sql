@@ -15,3 +15,11 @@ SELECT * FROM {{gold.enriched_tracks}}
 QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY built_at DESC, scrape_date DESC) = 1;
 
 CREATE OR REPLACE VIEW gold.transition_graph AS SELECT * FROM {{gold.transition_graph}};
+
+-- Gold analytics (README: Asking the data). Unpartitioned: each is one file rebuilt from all history.
+CREATE OR REPLACE VIEW gold.track_analytics AS SELECT * FROM {{gold.track_analytics}};
+CREATE OR REPLACE VIEW gold.playlist_analytics AS SELECT * FROM {{gold.playlist_analytics}};
+CREATE OR REPLACE VIEW gold.next_tracks AS SELECT * FROM {{gold.next_tracks}};
+CREATE OR REPLACE VIEW gold.artists AS SELECT * FROM {{gold.artists}};
+CREATE OR REPLACE VIEW gold.artist_analytics AS SELECT * FROM {{gold.artist_analytics}};
+CREATE OR REPLACE VIEW gold.artist_collaborations AS SELECT * FROM {{gold.artist_collaborations}};

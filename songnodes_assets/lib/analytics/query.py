@@ -74,10 +74,15 @@ def _has_relation(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
                     [schema, name]).fetchone()[0] > 0
 
 
+def _built(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """The relation exists and holds rows (a view over a table not built yet is empty, not an answer)."""
+    return _has_relation(con, qualified) and \
+        con.execute(f"SELECT count(*) > 0 FROM (SELECT 1 FROM {qualified} LIMIT 1)").fetchone()[0]
+
+
 def _names_source(con: duckdb.DuckDBPyConnection) -> str:
     """The built gold.track_analytics (one row per track, small) when the catalog has it, else the silver view."""
-    if _has_relation(con, "gold.track_analytics") and \
-            con.execute("SELECT count(*) > 0 FROM (SELECT 1 FROM gold.track_analytics LIMIT 1)").fetchone()[0]:
+    if _built(con, "gold.track_analytics"):
         return "gold.track_analytics"
     return "silver.tracks_named"
 
@@ -125,7 +130,7 @@ def next_tracks(con: duckdb.DuckDBPyConnection, track_id: str, bpm_range: tuple[
     if bpm_range is not None:
         where = "AND to_bpm BETWEEN $lo AND $hi"
         params.update(lo=float(min(bpm_range)), hi=float(max(bpm_range)))
-    if _has_relation(con, "gold.next_tracks"):
+    if _built(con, "gold.next_tracks"):
         sql = (f"SELECT * EXCLUDE (built_at) FROM gold.next_tracks WHERE from_track_id = $id {where} "
                f"ORDER BY rank LIMIT {int(limit)}")
         rows = con.execute(sql, params).df()
