@@ -1,6 +1,7 @@
 """Declarative automation and freshness shared by the layers."""
 
 import datetime as dt
+import os
 
 import dagster as dg
 
@@ -24,6 +25,12 @@ SILVER_FOLLOW = (_UPDATED & ~dg.AutomationCondition.any_deps_missing().ignore(
 # Gold: run when any upstream partition lands, even if a source partition is missing (a source that is
 # down must not hold gold back; gold is rebuilt when the repaired partition lands).
 REFRESH_ON_UPSTREAM = (_UPDATED & _QUIET).with_label("refresh when an upstream partition lands")
+
+# Whole-history gold (the transition graph export, the analytics): at most one rebuild per cron window, and only
+# when some upstream changed since the last one (a day of silver + 6 sources + gold is one rebuild, not eight).
+ANALYTICS_CRON = os.environ.get("SONGNODES_ANALYTICS_CRON", "").strip() or "0 * * * *"
+REFRESH_PER_WINDOW = (dg.AutomationCondition.cron_tick_passed(ANALYTICS_CRON, "UTC").since_last_handled()
+                      & _UPDATED & _QUIET).with_label(f"rebuild once per {ANALYTICS_CRON} window after upstream changes")
 
 # Silver should be no older than a day and a bit (the scrape is daily); gold a little more.
 SILVER_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=36), warn_window=dt.timedelta(hours=26))

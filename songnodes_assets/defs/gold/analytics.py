@@ -19,6 +19,7 @@ from ...lib.analytics.tracks import build_track_analytics
 from ...lib.catalog import connect
 from ...lib.schemas import (GOLD_ARTIST_ANALYTICS, GOLD_ARTIST_COLLABORATIONS, GOLD_ARTISTS, GOLD_NEXT_TRACKS,
                             GOLD_PLAYLIST_ANALYTICS, GOLD_TRACK_ANALYTICS)
+from ..automation.conditions import REFRESH_PER_WINDOW
 from ..enrichment.factory import ENRICHMENT_KEYS
 from ..metadata import checked, materialized
 from ..resources import LakehouseResource
@@ -34,9 +35,6 @@ ARTIST_COLLABORATIONS = dg.AssetKey(["gold", "artist_collaborations"])
 ANALYTICS_KEYS = (TRACK_ANALYTICS, PLAYLIST_ANALYTICS, NEXT_TRACKS, ARTISTS, ARTIST_ANALYTICS, ARTIST_COLLABORATIONS)
 
 _SILVER = [SILVER_KEYS["playlists"], SILVER_KEYS["playlist_tracks"], SILVER_KEYS["tracks"], SILVER_KEYS["transitions"]]
-CRON = os.environ.get("SONGNODES_ANALYTICS_CRON", "").strip() or "0 * * * *"
-# After upstream data changed, once per cron window (a day of 6 source partitions + gold is one rebuild, not 8).
-REFRESH_PER_WINDOW = dg.AutomationCondition.on_cron(CRON, "UTC").with_label(f"rebuild once per window ({CRON})")
 
 
 def _memory_limit() -> str:
