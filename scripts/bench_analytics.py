@@ -33,15 +33,17 @@ sys.path.insert(0, str(ROOT))
 
 DATE = "2024-05-01"
 BUILT = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
-GOLD_VIEWS = ("CREATE OR REPLACE VIEW gold.next_tracks AS SELECT * FROM {{gold.next_tracks}};\n"
-              "CREATE OR REPLACE VIEW gold.track_analytics AS SELECT * FROM {{gold.track_analytics}};\n"
-              "CREATE OR REPLACE VIEW gold.playlist_analytics AS SELECT * FROM {{gold.playlist_analytics}};\n")
 
 
-def tid(i: int) -> str:
-    from songnodes_assets.lib.ids import make_track_id
-
-    return make_track_id([f"Artist {i % 60000}"], f"Track {i}", [])
+def credits(i: int, n_artists: int) -> tuple[list[str], list[str], list[str]]:
+    """Deterministic credits of track i: one primary artist; 20 % a co-artist, 10 % a featured artist, 15 % a
+    remixer (so collaborations exist), drawn from n_artists names."""
+    primary = [f"Artist {i % n_artists}"]
+    if i % 5 == 0:
+        primary.append(f"Artist {(i * 7 + 3) % n_artists}")
+    featured = [f"Artist {(i * 13 + 5) % n_artists}"] if i % 10 == 1 else []
+    remixers = [f"Artist {(i * 31 + 11) % n_artists}"] if i % 7 == 2 else []
+    return primary, featured, remixers
 
 
 def generate(root: Path, n_transitions: int, n_tracks: int, seed: int = 7) -> dict:
@@ -71,7 +73,11 @@ def generate(root: Path, n_transitions: int, n_tracks: int, seed: int = 7) -> di
     starts = np.cumsum(lengths) - lengths
     position = np.arange(len(picks)) - np.repeat(starts, lengths) + 1
     pids = np.array([f"p{i:020x}" for i in range(n_pl)], dtype=object)
-    ids = np.array([tid(i) for i in range(n_tracks)], dtype=object)  # what the line parser gives the names
+    n_artists = max(10, n_tracks // 5)
+    cred = [credits(int(i), n_artists) for i in range(n_tracks)]
+    from songnodes_assets.lib.ids import make_track_id
+    # the id the line parser gives each track's name ("A & B - Track i (R Remix)")
+    ids = np.array([make_track_id(c[0], f"Track {i}", c[2]) for i, c in enumerate(cred)], dtype=object)
     n_djs = 4000
     dj_of = rng.integers(0, n_djs, size=n_pl)
     mix_days = rng.integers(0, 3 * 365, size=n_pl)
@@ -89,13 +95,14 @@ def generate(root: Path, n_transitions: int, n_tracks: int, seed: int = 7) -> di
     lake.write(SILVER_PLAYLISTS, SILVER_PLAYLISTS.conform(pl), DATE)
     del pl
 
-    artists = [[f"Artist {i % 60000}"] for i in picks]
+    # 10 % of entries spell the primary artist in lower case (a variant the canonical artists merge)
+    artists = [[a.lower() for a in cred[i][0]] if k % 10 == 3 else cred[i][0] for k, i in enumerate(picks)]
     pt = pd.DataFrame({"playlist_id": pids[pl_of], "source": "mixesdb", "url": "http://bench/x", "scrape_date": DATE,
                        "line_no": position + 2, "position": position, "section": None, "section_index": 0,
                        "entry_type": "track", "outcome": "identified", "raw_line": "# bench",
                        "cue_raw": None, "cue_seconds": None, "cue_valid": None, "artists": artists,
-                       "featured": [[]] * len(picks), "title": [f"Track {i}" for i in picks], "title_full": None,
-                       "remixers": [[]] * len(picks), "version": None,
+                       "featured": [cred[i][1] for i in picks], "title": [f"Track {i}" for i in picks],
+                       "title_full": None, "remixers": [cred[i][2] for i in picks], "version": None,
                        "label": [f"Label {i % 900}" if i % 3 == 0 else None for i in picks],
                        "catalog_number": None, "is_identified": True, "is_mashup": False, "is_uncertain": False,
                        "component_of": None, "component_index": None, "track_id": ids[picks], "note": None,
@@ -120,9 +127,9 @@ def generate(root: Path, n_transitions: int, n_tracks: int, seed: int = 7) -> di
 
     idx = np.arange(n_tracks)
     counts = np.bincount(picks, minlength=n_tracks)
-    tracks = pd.DataFrame({"track_id": ids, "artists": [[f"Artist {i % 60000}"] for i in idx],
-                           "featured": [[]] * n_tracks, "title": [f"Track {i}" for i in idx],
-                           "remixers": [[]] * n_tracks, "version": None, "label": None, "catalog_number": None,
+    tracks = pd.DataFrame({"track_id": ids, "artists": [cred[i][0] for i in idx],
+                           "featured": [cred[i][1] for i in idx], "title": [f"Track {i}" for i in idx],
+                           "remixers": [cred[i][2] for i in idx], "version": None, "label": None, "catalog_number": None,
                            "is_mashup": False, "first_seen_at": fetched, "first_seen_playlist_id": pids[0],
                            "n_occurrences": counts, "scrape_date": DATE, "parser_version": "bench"})
     lake.write(SILVER_TRACKS, SILVER_TRACKS.conform(tracks), DATE)
@@ -137,9 +144,9 @@ def generate(root: Path, n_transitions: int, n_tracks: int, seed: int = 7) -> di
     mode_txt = np.where(modes == 1, "major", "minor")
     en = pd.DataFrame({c.name: None for c in GOLD_ENRICHED.columns}, index=range(len(enriched)))
     en["track_id"] = ids[enriched]
-    en["artists"] = [[f"Artist {i % 60000}"] for i in enriched]
+    en["artists"] = [cred[i][0] for i in enriched]
     en["title"] = [f"Track {i}" for i in enriched]
-    en["remixers"] = [[]] * len(enriched)
+    en["remixers"] = [cred[i][2] for i in enriched]
     en["is_mashup"] = False
     en["bpm"] = bpm
     en["musical_key"] = [key_name(int(p), m) for p, m in zip(pcs, mode_txt)]
@@ -153,45 +160,41 @@ def generate(root: Path, n_transitions: int, n_tracks: int, seed: int = 7) -> di
             "enriched": int(len(enriched))}
 
 
-def write_single(root: Path, spec, batches, sort: list[str] | None, row_group: int = 20_000) -> int:
-    """Write validated frames as the table's single file (what the asset will publish)."""
-    import pyarrow.parquet as pq
-
-    from songnodes_assets.lib.lakehouse import Lakehouse
-
-    out_dir = Lakehouse(root).table_dir(spec)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"_{spec.single_file}.partial"
-    writer, rows = None, 0
-    for df in batches:
-        if sort:
-            df = df.sort_values(sort, kind="stable")
-        table = Lakehouse.to_arrow(spec, df)
-        writer = writer or pq.ParquetWriter(tmp, table.schema, compression="zstd")
-        writer.write_table(table, row_group_size=row_group)
-        rows += len(df)
-    if writer is None:
-        return 0
-    writer.close()
-    os.replace(tmp, out_dir / spec.single_file)
-    return rows
-
-
 def child_build(root: str, which: str) -> None:
+    """One builder exactly as its asset runs it: the sandboxed catalog with the asset's memory limit, the
+    builder, and the validated atomic single-file write (Lakehouse.write_single)."""
+    from songnodes_assets.defs.gold.analytics import _memory_limit
+    from songnodes_assets.lib.analytics import artists as art
     from songnodes_assets.lib.analytics.playlists import build_playlist_analytics
     from songnodes_assets.lib.analytics.recommend import iter_next_tracks
     from songnodes_assets.lib.analytics.tracks import build_track_analytics
     from songnodes_assets.lib.catalog import connect
-    from songnodes_assets.lib.schemas import GOLD_NEXT_TRACKS, GOLD_PLAYLIST_ANALYTICS, GOLD_TRACK_ANALYTICS
+    from songnodes_assets.lib.lakehouse import Lakehouse
+    from songnodes_assets.lib.schemas import (GOLD_ARTIST_ANALYTICS, GOLD_ARTIST_COLLABORATIONS, GOLD_ARTISTS,
+                                              GOLD_NEXT_TRACKS, GOLD_PLAYLIST_ANALYTICS, GOLD_TRACK_ANALYTICS)
 
     t0 = time.perf_counter()
-    con = connect(root)
-    if which == "track_analytics":
-        rows = write_single(Path(root), GOLD_TRACK_ANALYTICS, [build_track_analytics(con, BUILT)], None)
-    elif which == "playlist_analytics":
-        rows = write_single(Path(root), GOLD_PLAYLIST_ANALYTICS, [build_playlist_analytics(con, BUILT)], None)
-    else:  # already ordered by from_track_id, rank: batches are written as they come
-        rows = write_single(Path(root), GOLD_NEXT_TRACKS, iter_next_tracks(con, BUILT), None)
+    lake = Lakehouse(root)
+    con = connect(root, memory_limit=_memory_limit())
+    frames = {
+        "track_analytics": lambda: (GOLD_TRACK_ANALYTICS, [build_track_analytics(con, BUILT).sort_values("track_id")]),
+        "playlist_analytics": lambda: (GOLD_PLAYLIST_ANALYTICS, [build_playlist_analytics(con, BUILT)]),
+        "next_tracks": lambda: (GOLD_NEXT_TRACKS, iter_next_tracks(con, BUILT)),
+        "artists": lambda: (GOLD_ARTISTS, [art.build_artists(con, BUILT)]),
+        "artist_analytics": lambda: (GOLD_ARTIST_ANALYTICS, [art.build_artist_analytics(con, BUILT, lake.read(GOLD_ARTISTS))]),
+        "artist_collaborations": lambda: (GOLD_ARTIST_COLLABORATIONS,
+                                          [art.build_artist_collaborations(con, BUILT, lake.read(GOLD_ARTISTS))]),
+    }
+    spec, batches = frames[which]()
+    rows = 0
+
+    def counted():
+        nonlocal rows
+        for b in batches:
+            rows += len(b)
+            yield b
+
+    lake.write_single(spec, counted())
     print(json.dumps({"builder": which, "rows": rows, "seconds": round(time.perf_counter() - t0, 2),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
@@ -201,14 +204,10 @@ def child_query(root: str, n: int) -> None:
     import statistics
 
     from songnodes_assets.lib.analytics import query
-    from songnodes_assets.lib.catalog import connect, sql_dir
+    from songnodes_assets.lib.catalog import connect
 
-    import shutil
-    sql = Path(tempfile.mkdtemp(prefix="bench-sql-"))
-    shutil.copytree(sql_dir() / "views", sql / "views")
-    (sql / "views" / "90_gold_analytics.sql").write_text(GOLD_VIEWS)
     t0 = time.perf_counter()
-    con = connect(root, sql_path=sql)
+    con = connect(root)
     open_s = time.perf_counter() - t0
     ids = [r[0] for r in con.execute("SELECT DISTINCT from_track_id FROM gold.next_tracks").fetchall()]
     rnd = random.Random(11)
@@ -268,7 +267,8 @@ def main() -> int:
     sizes = generate(root, args.transitions, args.tracks)
     print(json.dumps({"generated": sizes, "seconds": round(time.perf_counter() - t0, 1), "root": str(root)}),
           flush=True)
-    for which in ("track_analytics", "playlist_analytics", "next_tracks"):
+    for which in ("track_analytics", "playlist_analytics", "next_tracks", "artists", "artist_analytics",
+                  "artist_collaborations"):
         print(json.dumps(run_child(["--child-build", str(root), which])), flush=True)
     print(json.dumps(run_child(["--child-query", str(root), str(args.queries)])), flush=True)
     if not args.keep:
