@@ -1,5 +1,6 @@
 """bronze.raw_scrape_data: the pages as fetched (append-only), one parquet file per run per scrape date."""
 
+import datetime as dt
 
 import dagster as dg
 
@@ -41,7 +42,9 @@ def raw_scrape_data(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
     except errors.FetchError as exc:
         raise dg.Failure(description=f"discovery failed: {exc}", metadata={"error_kind": exc.kind}) from exc
     refs += tracklists1001_refs(mixesdb.tracklists1001_urls)
-    already = last_successful_fetches(lake)
+    # the refetch window decides what is skipped; twice that (+2 days) also finds the previous fetch of a page
+    # fetched again (duplicate_pages), so the lookup reads about two months of bronze, never all history
+    already = last_successful_fetches(lake, within=2 * mixesdb.max_age + dt.timedelta(days=2))
     to_fetch, fresh = split_fresh(refs, already, mixesdb.max_age)
     if fresh:
         context.log.info(f"{len(fresh)} page(s) fetched within {mixesdb.refetch_after_days} days under this or another "
