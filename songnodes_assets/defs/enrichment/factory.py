@@ -60,7 +60,7 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
                     enrichment: EnrichmentResource):
         lake = lakehouse.get()
         partition = context.partition_key
-        queries = queries_from_tracks(tracks_first_seen(lake, partition))
+        queries = queries_from_tracks(tracks_first_seen(lake, partition, log=context.log.warning))
         config = load_config(source_cls)
         adapter = source_cls(config)
         skip = None

@@ -34,7 +34,7 @@ TRANSITION_GRAPH = dg.AssetKey(["gold", "transition_graph"])
 def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake = lakehouse.get()
     partition = context.partition_key
-    tracks = tracks_first_seen(lake, partition)
+    tracks = tracks_first_seen(lake, partition, log=context.log.warning)
     sources = {name: (lake.read(spec, partition) if lake.files(spec, partition) else None)
                for name, spec in ENRICHMENT.items()}
     missing = sorted(n for n, df in sources.items() if df is None)
