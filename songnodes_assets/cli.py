@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -52,11 +51,15 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from .lib.parsing.tracklist import parse_tracklist
 
     lines, _ = _read_input(args.file)
-    out = sys.stdout
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder; the entry's own fields, shallow
+    out, chunk = sys.stdout, []
     for entry in parse_tracklist(lines):
-        row = dataclasses.asdict(entry)
-        row["is_identified"] = entry.is_identified
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        chunk.append(encode(vars(entry)))
+        if len(chunk) >= 1000:
+            out.write("\n".join(chunk) + "\n")
+            chunk.clear()
+    if chunk:
+        out.write("\n".join(chunk) + "\n")
     return 0
 
 

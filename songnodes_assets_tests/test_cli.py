@@ -102,3 +102,20 @@ def test_sql_from_another_directory_finds_the_checkouts_demo_lakehouse(tmp_path)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["one", "1"]
     assert f"using the checkout's demo lakehouse {REPO / '.songnodes' / 'lakehouse'}" in res.stderr
+
+
+def test_parse_output_is_every_entry_field_as_before_on_the_corpus(corpus):
+    """The CLI writes each entry's own fields with one shallow encoder; the rows equal the full dataclass
+    conversion (dataclasses.asdict) the CLI used to make, byte for byte, on every real tracklist file."""
+    import dataclasses
+
+    from songnodes_assets.lib.parsing.tracklist import parse_tracklist
+
+    files = sorted((corpus / "mixesdb").rglob("*.txt")) + sorted((corpus / "mixesdb").rglob("*.wiki"))
+    assert len(files) >= 10
+    for f in files:
+        res = songnodes("parse", str(f))
+        assert res.returncode == 0, (f, res.stderr)
+        lines = f.read_bytes().decode("utf-8-sig").splitlines()
+        expected = "".join(json.dumps(dataclasses.asdict(e), ensure_ascii=False) + "\n" for e in parse_tracklist(lines))
+        assert res.stdout.decode() == expected, f
