@@ -97,6 +97,10 @@ def pages(location: str, source: str, partition: str | None, run_id: str | None)
         ("runs", "/runs"),
         ("jobs", "/jobs"),
         ("silver_playlists_checks", "/assets/silver/playlists?view=checks"),
+        ("asset_group_gold", f"/locations/{urllib.parse.quote(location)}/asset-groups/gold"),
+        # "what is wrong right now": the open alerts on the ops/alerts asset's newest materialization
+        ("ops_alerts", "/assets/ops/alerts"),
+        ("gold_next_tracks", "/assets/gold/next_tracks"),
     ] + ([("run_songnodes_main", f"/runs/{run_id}")] if run_id else [])
 
 
