@@ -343,12 +343,18 @@ def _year(expr: str) -> str:
     return f"(CASE WHEN {y} BETWEEN 1900 AND 2100 THEN {y} END)"
 
 
+def _names(artists: pd.DataFrame) -> pd.DataFrame:
+    """artist_id -> name of the canonical artists (typed even when empty, for DuckDB)."""
+    if len(artists):
+        return artists[["artist_id", "name"]]
+    return pd.DataFrame({"artist_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object)})
+
+
 def build_artist_analytics(con: duckdb.DuckDBPyConnection, built_at: dt.datetime,
                            artists: pd.DataFrame) -> pd.DataFrame:
     """The gold.artist_analytics frame: one row per artist of ``artists`` (validated)."""
     ca = credit_artists(con, artists)
-    names = artists[["artist_id", "name"]] if len(artists) else \
-        pd.DataFrame({"artist_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object)})
+    names = _names(artists)
     with _Registered(con, ca) as ca_t, _Registered(con, names) as names_t:
         df = con.execute(f"""
 WITH ca AS (SELECT DISTINCT CAST(track_id AS VARCHAR) AS track_id, CAST(artist_id AS VARCHAR) AS artist_id
@@ -393,8 +399,7 @@ def build_artist_collaborations(con: duckdb.DuckDBPyConnection, built_at: dt.dat
                                 artists: pd.DataFrame) -> pd.DataFrame:
     """The gold.artist_collaborations frame: pairs a < b co-credited on a track (validated)."""
     ca = credit_artists(con, artists)
-    names = artists[["artist_id", "name"]] if len(artists) else \
-        pd.DataFrame({"artist_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object)})
+    names = _names(artists)
     with _Registered(con, ca) as ca_t, _Registered(con, names) as names_t:
         df = con.execute(f"""
 WITH ca AS (SELECT DISTINCT CAST(track_id AS VARCHAR) AS track_id, CAST(artist_id AS VARCHAR) AS artist_id
