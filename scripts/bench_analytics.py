@@ -8,7 +8,7 @@ Generates a lakehouse directly as contract-valid parquet (``Lakehouse.write``: t
 with Zipf-like popularity (p ∝ 1 / rank^1.05), so a few tracks are everywhere and most are rare; about half of
 the tracks get a BPM (some at half time) and a Camelot code. Then each builder runs in its own child process
 (``connect`` → build → write the single gold file) and reports wall time and that child's peak RSS
-(``ru_maxrss`` of a fresh process, so the number is the builder's own). gold.next_tracks is streamed
+(VmHWM of a fresh process, so the number is the builder's own). gold.next_tracks is streamed
 (``iter_next_tracks`` batches → one ParquetWriter) sorted by from_track_id in row groups of 20 000 rows, and
 gold.track_analytics is sorted by track_id, so a point lookup reads one row group (min/max pruning).
 Finally, in another child, 50 random tracks: ``resolve_track`` (their "Artist - Title") and
@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_parse import peak_rss_mb  # noqa: E402
 
 DATE = "2024-05-01"
 BUILT = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
@@ -196,7 +198,7 @@ def child_build(root: str, which: str) -> None:
 
     lake.write_single(spec, counted())
     print(json.dumps({"builder": which, "rows": rows, "seconds": round(time.perf_counter() - t0, 2),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 def child_query(root: str, n: int) -> None:
@@ -236,7 +238,7 @@ def child_query(root: str, n: int) -> None:
     print(json.dumps({"queries": len(sample), "connect_s": round(open_s, 2), "resolved_exactly": found,
                       "resolve_track": stats(res_ms), "next_tracks": stats(next_ms),
                       "resolve_track_fuzzy_10": stats(fuzzy_ms),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 def run_child(args: list[str]) -> dict:

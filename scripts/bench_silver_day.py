@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -45,6 +44,7 @@ def child(root: str, cap: int) -> None:
     from songnodes_assets.lib.schemas import (SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
                                               SILVER_TRANSITIONS)
     from songnodes_assets.lib.silver_build import build_silver_streamed
+    from bench_parse import peak_rss_mb
 
     lake = Lakehouse(root)
     t0 = time.perf_counter()
@@ -59,7 +59,7 @@ def child(root: str, cap: int) -> None:
                       "tracks": len(tables.tracks), "transitions": len(tables.transitions),
                       "problems": len(tables.problems), "build_s": round(t1 - t0, 2),
                       "validate_and_write_s": round(t2 - t1, 2), "silver_total_s": round(t2 - t0, 2),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 def main() -> int:
