@@ -263,6 +263,9 @@ def test_a_firing_alert_is_visible_on_the_ops_alerts_asset(instance, lake_env, m
     t = Ticker(s.alert_zero_enhanced_tracks, instance)
     mat(instance, BRONZE, "2024-05-01", pages_ok=12)
     mat(instance, TRACKS, "2024-05-01", row_count=73)
+    (first,) = t.tick().asset_events  # a fresh instance: one "0 open" snapshot, never "never materialized"
+    assert first.metadata["open_alerts"].value == 0 and first.metadata["open"].value == "no open alerts"
+    instance.report_runless_asset_event(first)
     assert isinstance(t.tick(), dg.SkipReason)  # nothing changed: no event
     time.sleep(5.1)
     mat(instance, BRONZE, "2024-05-02", pages_ok=12)

@@ -61,12 +61,14 @@ def emit(context, sensor_name: str, conditions: list[Condition], state: AlertSta
     for a in alerts:
         (context.log.error if a.state == "firing" and a.severity == "critical" else context.log.warning)(a.message)
     events = []
+    lake = Lakehouse(Settings.from_env().lakehouse_root)
     if alerts:
-        lake = Lakehouse(Settings.from_env().lakehouse_root)
         write_alerts(lake, alerts)
         error = post_webhook(os.environ.get("SONGNODES_ALERT_WEBHOOK_URL"), alerts)
         if error:
             context.log.warning(f"alerts not delivered to the webhook: {error}")
+    # on a change, and once on a fresh instance, so ops/alerts says "0 open" rather than "never materialized"
+    if alerts or context.instance.get_latest_materialization_event(OPS_ALERTS_KEY) is None:
         events.append(alerts_event(lake, sensor_name, len(alerts)))
     firing = sorted(k for k, v in state.states.items() if v["severity"] != "ok")
     message = f"{len(alerts)} alert(s) emitted; firing now: {', '.join(firing) or 'none'}"

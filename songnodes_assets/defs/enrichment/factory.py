@@ -22,7 +22,8 @@ ENRICHMENT_KEYS = {name: dg.AssetKey(["enrichment", name]) for name in SOURCES}
 def _metadata(summary, client=None, extra=None) -> dict:
     md = {"tracks": summary.tracks, "matched": summary.matched, "not_found": summary.not_found,
           "failed": summary.failed, "skipped": summary.skipped, "retriable_failures": summary.retriable_failures,
-          "success_rate": summary.success_rate if summary.success_rate is not None else dg.MetadataValue.null()}
+          # a percentage: a share of 1.0 would show as "1" in the UI, like a count
+          "success_pct": 100.0 * summary.success_rate if summary.success_rate is not None else dg.MetadataValue.null()}
     if client is not None:
         calls, hits = client.stats["calls"], client.stats["cache_hits"]
         md.update({"api_calls": calls, "cache_hits": hits,
