@@ -48,13 +48,14 @@ def _read_input(path: str) -> tuple[list[str], str]:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from .lib.parsing.tracklist import parse_tracklist
+    from .lib.parsing.tracklist import entry_field_names, parse_tracklist
 
     lines, _ = _read_input(args.file)
     encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder; the entry's own fields, shallow
+    fields = entry_field_names()
     out, chunk = sys.stdout, []
     for entry in parse_tracklist(lines):
-        chunk.append(encode(vars(entry)))
+        chunk.append(encode({f: getattr(entry, f) for f in fields}))
         if len(chunk) >= 1000:
             out.write("\n".join(chunk) + "\n")
             chunk.clear()

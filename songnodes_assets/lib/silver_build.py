@@ -83,7 +83,7 @@ def _parse_text(text: str, content_type: str | None, title: str, source: str) ->
 class _ParsedPage:
     order: tuple  # newest fetch wins among pages of one identity: (fetched_at, sha256, url)
     playlist: dict
-    entries: list[dict]
+    entries: list[Entry]  # kept as (slotted) entries; the columns are built once for the whole day
     problems: list[dict]
     repeats: int
 
@@ -146,9 +146,8 @@ def _parse_page_row(page_row, scrape_date: str, protected, thresholds: Threshold
         "sha256": page_row.sha256,
         "parser_version": PARSER_VERSION,
     }
-    rows = [{**key, **_entry_dict(e), "parser_version": PARSER_VERSION, "_fetched_at": page_row.fetched_at}
-            for e in entries]
-    return _ParsedPage((page_row.fetched_at, page_row.sha256 or "", page_row.url), playlist, rows, problems, repeats)
+    return _ParsedPage((page_row.fetched_at, page_row.sha256 or "", page_row.url), playlist, entries, problems,
+                       repeats)
 
 
 def _cap(lines: list[tuple[int, str]], cap: int) -> tuple[list[tuple[int, str]], int]:
@@ -244,14 +243,15 @@ def _build(page_rows, n_pages: int, skipped: int, bronze: pd.DataFrame, scrape_d
                 continue
         by_identity[pid] = parsed
     playlists = [p.playlist for p in by_identity.values()]
-    entries_rows = [row for p in by_identity.values() for row in p.entries]
     for p in by_identity.values():
         problems.extend(p.problems)
     repeats = [sum(p.repeats for p in by_identity.values())]
-    legacy_counts = _add_legacy(bronze, scrape_date, protected, playlists, entries_rows, problems, repeats)
+    legacy_rows: list[dict] = []
+    legacy_counts = _add_legacy(bronze, scrape_date, protected, playlists, legacy_rows, problems, repeats)
     pl = SILVER_PLAYLISTS.conform(playlists) if playlists else _empty(SILVER_PLAYLISTS)
-    pt_full = pd.DataFrame(entries_rows)
-    del entries_rows
+    pt_full = _entry_frame(list(by_identity.values()), legacy_rows)
+    by_identity.clear()
+    del legacy_rows
     if pt_full.empty:
         pt = _empty(SILVER_PLAYLIST_TRACKS)
         tracks = _empty(SILVER_TRACKS)
@@ -359,6 +359,28 @@ def _legacy_djs(field_dj: str, title: str, meta) -> list[str]:
 @functools.lru_cache(maxsize=None)
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _entry_frame(pages: list[_ParsedPage], legacy_rows: list[dict]) -> pd.DataFrame:
+    """All entries of the day as one frame, built column by column (no dict per row): the playlist key, every
+    entry field (a new parser field becomes a column, so the contract rejects it), parser_version, _fetched_at;
+    the legacy items' rows after the pages' rows."""
+    names = list(_field_names(Entry))  # + the fields of any entry subclass a parser emits (the contract rejects them)
+    for kind in {type(e) for p in pages for e in p.entries} - {Entry}:
+        names += [n for n in _field_names(kind) if n not in names]
+    counts = [len(p.entries) for p in pages]
+    cols: dict[str, list] = {}
+    for k in ("playlist_id", "source", "url", "scrape_date"):
+        cols[k] = [v for p, n in zip(pages, counts) for v in [p.playlist[k]] * n]
+    for name in names:
+        cols[name] = [getattr(e, name, None) for p in pages for e in p.entries]
+    cols["parser_version"] = [PARSER_VERSION] * sum(counts)
+    cols["_fetched_at"] = [v for p, n in zip(pages, counts) for v in [p.playlist["fetched_at"]] * n]
+    frame = pd.DataFrame(cols) if sum(counts) else pd.DataFrame()
+    if legacy_rows:
+        legacy = pd.DataFrame(legacy_rows)
+        frame = pd.concat([frame, legacy], ignore_index=True) if len(frame) else legacy
+    return frame
 
 
 def _entry_dict(entry: Entry) -> dict:

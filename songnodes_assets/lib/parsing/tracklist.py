@@ -8,7 +8,7 @@ components of the entry above), ``...`` gaps and ``?``/``ID`` placeholders.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Iterable
 
 from ..ids import mashup_track_id
@@ -27,9 +27,10 @@ _SKIP_RE = re.compile(r"^\s*(?:</?list[^>]*>|\{\||\|\}|\|-|\{\{[^{}]*\}\}|__\w+_
 _CONTINUATION_RE = re.compile(r"^(?:w/|\+)\s+", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """One row of ``silver.playlist_tracks`` before playlist columns are added."""
+    """One row of ``silver.playlist_tracks`` before playlist columns are added (slots: a day of entries is held
+    in memory by silver, and a slotted instance is a quarter of an instance with a __dict__)."""
 
     line_no: int
     position: int | None
@@ -56,6 +57,11 @@ class Entry:
     component_index: int | None = None
     track_id: str | None = None
     note: str | None = None
+
+
+def entry_field_names() -> tuple[str, ...]:
+    """Every field of an entry, in declaration order (the columns a new parser field adds show up here)."""
+    return tuple(f.name for f in fields(Entry))
 
 
 def _entry_from_credit(credit: Credit, **kw) -> Entry:
