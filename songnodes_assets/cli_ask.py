@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 
@@ -38,32 +39,42 @@ def _resolve(con, text: str):
 def cmd_next(args: argparse.Namespace, out=print) -> int:
     from .lib.analytics.query import next_tracks
 
+    if args.limit < 1:
+        raise AskError(f"--limit {args.limit}: give 1 or more")
+    if args.bpm_range is not None and not (math.isfinite(args.bpm_range) and args.bpm_range >= 0):
+        raise AskError(f"--bpm-range {args.bpm_range}: give a BPM tolerance of 0 or more, e.g. 3")
     con = _open(args.root)
     track = _resolve(con, args.track)
-    bpm_range = None
-    if args.bpm_range is not None:
-        row = con.execute("SELECT max(bpm) FROM gold.enriched_tracks WHERE track_id = ?", [track.track_id]).fetchone()
-        if row[0] is None:
+    within, bpm = args.bpm_range, None
+    if within is not None:
+        bpm = con.execute("SELECT max(bpm) FROM gold.enriched_tracks WHERE track_id = ?", [track.track_id]).fetchone()[0]
+        if bpm is None:
             print(f"songnodes next: {track.track_name} has no known BPM; --bpm-range is not applied", file=sys.stderr)
-        else:
-            bpm_range = (row[0] - args.bpm_range, row[0] + args.bpm_range)
-    rows = next_tracks(con, track.track_id, bpm_range=bpm_range, limit=args.limit)
-    out(f"after {track.track_name}" + (f" (BPM {bpm_range[0] + args.bpm_range:g} ± {args.bpm_range:g})"
-                                       if bpm_range else "") + ":")
+            within = None
+    rows = next_tracks(con, track.track_id, limit=args.limit, bpm_within=within)
+    out(f"after {track.track_name}" + (f" (BPM {bpm:g} ± {within:g}, half/double time included)"
+                                       if within is not None else "") + ":")
     if not rows:
-        out("  nothing: no DJ played anything after it yet" + (" in that BPM range" if bpm_range else ""))
-    for r in rows:
+        out("  nothing in that BPM range" if within is not None else "  nothing: no DJ played anything after it yet")
+    for i, r in enumerate(rows, start=1):  # numbered as shown (a BPM filter leaves gaps in the stored ranks)
         name = r.get("to_track_name") or r["to_track_id"]
-        out(f"{r['rank']:>3}. {name}  [{r['tier']}, score {r['score']:.2f}]\n       {r['reason']}")
+        out(f"{i:>3}. {name}  [{r['tier']}, score {r['score']:.2f}]\n       {r['reason']}")
     return 0
 
 
 def cmd_path(args: argparse.Namespace, out=print) -> int:
     from .lib.analytics.query import find_path
 
+    from .lib.analytics.query import PathSearchCutOff
+
+    if args.steps < 1:
+        raise AskError(f"--steps {args.steps}: give 1 or more")
     con = _open(args.root)
     a, b = _resolve(con, args.start), _resolve(con, args.end)
-    path = find_path(con, a.track_id, b.track_id, max_steps=args.steps)
+    try:
+        path = find_path(con, a.track_id, b.track_id, max_steps=args.steps)
+    except PathSearchCutOff as exc:
+        raise AskError(f"from {a.track_name} to {b.track_name}: {exc}") from None
     if path is None:
         raise AskError(f"no played path of at most {args.steps} transitions from {a.track_name} to {b.track_name}")
     out(f"{path.steps} transition(s):")

@@ -73,13 +73,18 @@ class Lakehouse:
     def write_single(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table]) -> Path:
         """An unpartitioned table (``spec.single_file``): validated batches into its one file, published
         atomically after the last batch (readers see the previous build or this one, never a mix)."""
-        if not spec.single_file:
-            raise ValueError(f"{spec.qualified} is partitioned: use write / write_batches")
-        staged = self._stage_into(spec, batches, self.table_dir(spec), spec.single_file)
+        staged = self.stage_single(spec, batches)
         try:
             return self.publish([staged])[0]
         finally:
             self.discard([staged])
+
+    def stage_single(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table]) -> Staged:
+        """Stage an unpartitioned table's file (hidden, fsynced): ``publish`` it once its checks pass, else
+        ``discard`` it and the previous file stays."""
+        if not spec.single_file:
+            raise ValueError(f"{spec.qualified} is partitioned: use write / write_batches")
+        return self._stage_into(spec, batches, self.table_dir(spec), spec.single_file)
 
     def stage(self, spec: TableSpec, batches: Iterable[pd.DataFrame | pa.Table], partition: str,
               file_name: str = SILVER_FILE) -> Staged:

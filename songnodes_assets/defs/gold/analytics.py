@@ -3,7 +3,8 @@
 Unpartitioned on purpose: each table is an aggregate over all history (plays, distinct DJs, degrees, the
 canonical artists), so a daily partition could not hold "one row per track". Each is rebuilt from the lakehouse
 views by DuckDB (memory bounded by ``SONGNODES_DUCKDB_MEMORY_LIMIT``, default 2GB, spilling beyond) and published
-as one file atomically: readers see the previous build or the new one. They refresh by automation at most once
+as one file atomically after its blocking checks pass: readers see the previous build or the new one, and a
+build failing a check is not published. They refresh by automation at most once
 per ``SONGNODES_ANALYTICS_CRON`` window (default hourly) after upstream data changed, not on every landing.
 """
 
@@ -55,6 +56,42 @@ def _check(name: str, asset: dg.AssetKey, problems: list[str], **metadata) -> dg
                    description="; ".join(problems[:5]) or "ok", metadata={"violations": len(problems), **metadata})
 
 
+def _publish_if_checks_pass(lake, spec, batches, checks) -> str:
+    """Stage the table's file, run its blocking checks (``checks()`` -> {check name: problems}, read after the
+    batches are written), publish only when all pass; otherwise the previous file stays and the step fails
+    with the problems, after recording the failed checks."""
+    staged = lake.stage_single(spec, batches)
+    try:
+        results = checks()
+        failed = {name: problems for name, problems in results.items() if problems}
+        if failed:
+            raise _ChecksFailed(results, f"{spec.qualified} not published (the previous build stays): "
+                                + "; ".join(f"{n}: {p[0]}" for n, p in failed.items()))
+        return str(lake.publish([staged])[0])
+    finally:
+        lake.discard([staged])
+
+
+class _ChecksFailed(Exception):
+    def __init__(self, results: dict, message: str):
+        super().__init__(message)
+        self.results = results
+
+
+def _built(asset: dg.AssetKey, lake, spec, batches, checks, metadata):
+    """Yield the materialization and check results of a checked publish; on a failed blocking check, the failed
+    results, then a step failure (nothing materialized, the previous table kept)."""
+    try:
+        path = _publish_if_checks_pass(lake, spec, batches, checks)
+    except _ChecksFailed as exc:
+        for name, problems in exc.results.items():
+            yield _check(name, asset, problems)
+        raise dg.Failure(description=str(exc)) from None
+    yield materialized(metadata={**metadata(), "path": path})
+    for name, problems in checks().items():
+        yield _check(name, asset, problems)
+
+
 def _duplicates(df, keys: list[str]) -> list[str]:
     dup = df[df.duplicated(keys, keep=False)]
     return [f"{len(dup)} rows share a {'/'.join(keys)}"] if len(dup) else []
@@ -73,14 +110,13 @@ def _spec(key: dg.AssetKey, checks: list[tuple[str, str]], deps, description: st
 def track_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake, con = _con(lakehouse)
     df = build_track_analytics(con, _now()).sort_values("track_id", kind="stable")
-    path = lake.write_single(GOLD_TRACK_ANALYTICS, [df])
     n = max(1, len(df))
     context.log.info(f"track_analytics: {len(df)} tracks")
-    yield materialized(metadata={
-        "row_count": len(df), "bpm_coverage_pct": 100.0 * float(df["bpm"].notna().sum()) / n,
-        "camelot_coverage_pct": 100.0 * float(df["camelot"].notna().sum()) / n,
-        "max_plays": int(df["plays"].max()) if len(df) else 0, "path": str(path)})
-    yield _check("one_row_per_track", TRACK_ANALYTICS, _duplicates(df, ["track_id"]))
+    yield from _built(TRACK_ANALYTICS, lake, GOLD_TRACK_ANALYTICS, [df],
+                      lambda: {"one_row_per_track": _duplicates(df, ["track_id"])},
+                      lambda: {"row_count": len(df), "bpm_coverage_pct": 100.0 * float(df["bpm"].notna().sum()) / n,
+                               "camelot_coverage_pct": 100.0 * float(df["camelot"].notna().sum()) / n,
+                               "max_plays": int(df["plays"].max()) if len(df) else 0})
 
 
 @dg.asset(**_spec(PLAYLIST_ANALYTICS, [("one_row_per_playlist", "Exactly one row per playlist id."),
@@ -91,17 +127,16 @@ def track_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
 def playlist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake, con = _con(lakehouse)
     df = build_playlist_analytics(con, _now())
-    path = lake.write_single(GOLD_PLAYLIST_ANALYTICS, [df])
     flow = df["harmonic_flow_score"].dropna()
-    yield materialized(metadata={
-        "row_count": len(df), "mean_identified_share": float(df["identified_share"].mean()) if len(df) else 0.0,
-        "mean_harmonic_flow_score": float(flow.mean()) if len(flow) else dg.MetadataValue.null(),
-        "playlists_with_flow_score": len(flow), "path": str(path)})
     bad = df[(df["identified_share"] < 0) | (df["identified_share"] > 1)
              | (df["harmonic_flow_score"].notna() & ((df["harmonic_flow_score"] < 0) | (df["harmonic_flow_score"] > 1)))]
-    yield _check("one_row_per_playlist", PLAYLIST_ANALYTICS, _duplicates(df, ["playlist_id"]))
-    yield _check("scores_in_range", PLAYLIST_ANALYTICS, [f"{len(bad)} playlists with a share outside [0, 1]"]
-                 if len(bad) else [])
+    yield from _built(PLAYLIST_ANALYTICS, lake, GOLD_PLAYLIST_ANALYTICS, [df],
+                      lambda: {"one_row_per_playlist": _duplicates(df, ["playlist_id"]),
+                               "scores_in_range": [f"{len(bad)} playlists with a share outside [0, 1]"] if len(bad) else []},
+                      lambda: {"row_count": len(df),
+                               "mean_identified_share": float(df["identified_share"].mean()) if len(df) else 0.0,
+                               "mean_harmonic_flow_score": float(flow.mean()) if len(flow) else dg.MetadataValue.null(),
+                               "playlists_with_flow_score": len(flow)})
 
 
 @dg.asset(**_spec(NEXT_TRACKS, [("no_self_recommendation", "No track is recommended after itself."),
@@ -136,17 +171,19 @@ def next_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
                 last.update(rank=int(rank), tier=tier)
             yield df
 
-    path = lake.write_single(GOLD_NEXT_TRACKS, batches())
-    n = max(1, stats["rows"])
-    context.log.info(f"next_tracks: {stats['rows']} recommendations for {stats['tracks']} tracks")
-    yield materialized(metadata={
-        "row_count": stats["rows"], "tracks_with_recommendations": stats["tracks"],
-        "neighbourhood_rows": stats["neighbourhood"], "key_known_pct": 100.0 * stats["with_key"] / n,
-        "bpm_known_pct": 100.0 * stats["with_bpm"] / n, "path": str(path)})
-    yield _check("no_self_recommendation", NEXT_TRACKS,
-                 [f"{stats['self']} rows recommend a track after itself"] if stats["self"] else [])
-    yield _check("ranks_and_scores_valid", NEXT_TRACKS, rank_problems + (
-        [f"{stats['bad_score']} scores outside [0, 1]"] if stats["bad_score"] else []))
+    def checks():
+        return {"no_self_recommendation": [f"{stats['self']} rows recommend a track after itself"] if stats["self"] else [],
+                "ranks_and_scores_valid": rank_problems + (
+                    [f"{stats['bad_score']} scores outside [0, 1]"] if stats["bad_score"] else [])}
+
+    def metadata():
+        n = max(1, stats["rows"])
+        context.log.info(f"next_tracks: {stats['rows']} recommendations for {stats['tracks']} tracks")
+        return {"row_count": stats["rows"], "tracks_with_recommendations": stats["tracks"],
+                "neighbourhood_rows": stats["neighbourhood"], "key_known_pct": 100.0 * stats["with_key"] / n,
+                "bpm_known_pct": 100.0 * stats["with_bpm"] / n}
+
+    yield from _built(NEXT_TRACKS, lake, GOLD_NEXT_TRACKS, batches(), checks, metadata)
 
 
 _ARTIST_DEPS = [SILVER_KEYS["tracks"], SILVER_KEYS["playlist_tracks"], *ENRICHMENT_KEYS.values()]
@@ -159,12 +196,11 @@ _ARTIST_DEPS = [SILVER_KEYS["tracks"], SILVER_KEYS["playlist_tracks"], *ENRICHME
 def artists(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake, con = _con(lakehouse)
     df = build_artists(con, _now())
-    path = lake.write_single(GOLD_ARTISTS, [df])
-    merged = int(df["variants"].map(len).gt(1).sum()) if len(df) else 0
-    yield materialized(metadata={"row_count": len(df), "artists_with_variants": merged,
-                                 "with_musicbrainz_id": int(df["musicbrainz_artist_ids"].map(len).gt(0).sum())
-                                 if len(df) else 0, "path": str(path)})
-    yield _check("one_row_per_artist", ARTISTS, _duplicates(df, ["artist_id"]))
+    yield from _built(ARTISTS, lake, GOLD_ARTISTS, [df], lambda: {"one_row_per_artist": _duplicates(df, ["artist_id"])},
+                      lambda: {"row_count": len(df),
+                               "artists_with_variants": int(df["variants"].map(len).gt(1).sum()) if len(df) else 0,
+                               "with_musicbrainz_id": int(df["musicbrainz_artist_ids"].map(len).gt(0).sum())
+                               if len(df) else 0})
 
 
 @dg.asset(**_spec(ARTIST_ANALYTICS, [("one_row_per_artist", "Exactly one row per artist id.")],
@@ -174,9 +210,8 @@ def artists(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
 def artist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake, con = _con(lakehouse)
     df = build_artist_analytics(con, _now(), lake.read(GOLD_ARTISTS))
-    path = lake.write_single(GOLD_ARTIST_ANALYTICS, [df])
-    yield materialized(metadata={"row_count": len(df), "path": str(path)})
-    yield _check("one_row_per_artist", ARTIST_ANALYTICS, _duplicates(df, ["artist_id"]))
+    yield from _built(ARTIST_ANALYTICS, lake, GOLD_ARTIST_ANALYTICS, [df],
+                      lambda: {"one_row_per_artist": _duplicates(df, ["artist_id"])}, lambda: {"row_count": len(df)})
 
 
 @dg.asset(**_spec(ARTIST_COLLABORATIONS, [("one_row_per_pair", "One row per unordered artist pair, never an "
@@ -187,12 +222,11 @@ def artist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
 def artist_collaborations(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake, con = _con(lakehouse)
     df = build_artist_collaborations(con, _now(), lake.read(GOLD_ARTISTS))
-    path = lake.write_single(GOLD_ARTIST_COLLABORATIONS, [df])
-    yield materialized(metadata={"row_count": len(df), "path": str(path)})
     problems = _duplicates(df, ["artist_id_a", "artist_id_b"])
     if len(df) and (df["artist_id_a"] >= df["artist_id_b"]).any():
         problems.append(f"{int((df['artist_id_a'] >= df['artist_id_b']).sum())} pairs not ordered a < b (or a == b)")
-    yield _check("one_row_per_pair", ARTIST_COLLABORATIONS, problems)
+    yield from _built(ARTIST_COLLABORATIONS, lake, GOLD_ARTIST_COLLABORATIONS, [df],
+                      lambda: {"one_row_per_pair": problems}, lambda: {"row_count": len(df)})
 
 
 analytics_assets = [track_analytics, playlist_analytics, next_tracks, artists, artist_analytics, artist_collaborations]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import duckdb
@@ -55,6 +56,10 @@ class Resolution:
         return f"no track matches {self.query!r}" + (f"; closest: {names}" if names else "")
 
 
+class PathSearchCutOff(RuntimeError):
+    """The bidirectional search hit its frontier bound before finding a path (which may still exist)."""
+
+
 @dataclass
 class TrackPath:
     track_ids: list[str]
@@ -88,8 +93,18 @@ def _names_source(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _name_of(con, source: str, track_id: str) -> str | None:
-    row = con.execute(f"SELECT track_name FROM {source} WHERE track_id = ? LIMIT 1", [track_id]).fetchone()
-    return row[0] if row else None
+    """The track's display name from ``source``, else from silver (the analytics are rebuilt once per window, so
+    a track silver already has may not be in them yet)."""
+    for src in dict.fromkeys((source, "silver.tracks_named")):
+        row = con.execute(f"SELECT track_name FROM {src} WHERE track_id = ? LIMIT 1", [track_id]).fetchone()
+        if row:
+            return row[0]
+    return None
+
+
+def _fold_accents(text: str) -> str:
+    """What DuckDB's strip_accents does to the names: "tiësto" -> "tiesto"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def resolve_track(con: duckdb.DuckDBPyConnection, text: str) -> Resolution:
@@ -109,10 +124,10 @@ def resolve_track(con: duckdb.DuckDBPyConnection, text: str) -> Resolution:
             return Resolution("match", query, track_id, name, how)
     rows = con.execute(f"""
         SELECT track_id, track_name,
-               greatest(jaro_winkler_similarity(lower(track_name), $q),
-                        jaro_winkler_similarity(lower(coalesce(title, '')), $q)) AS sim
+               greatest(jaro_winkler_similarity(strip_accents(lower(track_name)), $q),
+                        jaro_winkler_similarity(strip_accents(lower(coalesce(title, ''))), $q)) AS sim
         FROM {source} ORDER BY sim DESC, track_name, track_id LIMIT {MAX_CANDIDATES}
-    """, {"q": query.lower()}).fetchall()
+    """, {"q": _fold_accents(query.lower())}).fetchall()
     cands = [{"track_id": r[0], "track_name": r[1], "similarity": round(float(r[2]), 4)} for r in rows]
     if cands and cands[0]["similarity"] >= MATCH and (
             len(cands) == 1 or cands[1]["similarity"] < cands[0]["similarity"] - MARGIN):
@@ -124,20 +139,29 @@ def resolve_track(con: duckdb.DuckDBPyConnection, text: str) -> Resolution:
 
 
 def next_tracks(con: duckdb.DuckDBPyConnection, track_id: str, bpm_range: tuple[float, float] | None = None,
-                limit: int = 10, today: dt.date | None = None) -> list[dict]:
-    """Ranked next tracks of ``track_id`` (dicts of the gold.next_tracks columns + ``to_track_name``)."""
+                limit: int = 10, today: dt.date | None = None, bpm_within: float | None = None) -> list[dict]:
+    """Ranked next tracks of ``track_id`` (dicts of the gold.next_tracks columns + ``to_track_name``).
+    ``bpm_within`` N keeps tracks whose tempo is within ±N BPM of this one, half/double time counting as the
+    same tempo (``bpm_delta``); ``bpm_range`` (lo, hi) filters the next track's BPM as stored."""
+    if limit < 1:
+        raise ValueError(f"limit {limit}: give 1 or more")
     where, params = "", {"id": track_id}
     if bpm_range is not None:
         where = "AND to_bpm BETWEEN $lo AND $hi"
         params.update(lo=float(min(bpm_range)), hi=float(max(bpm_range)))
+    if bpm_within is not None:
+        where += " AND abs(bpm_delta) <= $within"
+        params["within"] = float(bpm_within)
     if _built(con, "gold.next_tracks"):
         sql = (f"SELECT * EXCLUDE (built_at) FROM gold.next_tracks WHERE from_track_id = $id {where} "
                f"ORDER BY rank LIMIT {int(limit)}")
         rows = con.execute(sql, params).df()
     else:
-        rows = live_next_tracks(con, [track_id], today or dt.date.today())
+        rows = live_next_tracks(con, [track_id], today or dt.datetime.now(dt.timezone.utc).date())
         if bpm_range is not None:
             rows = rows[rows["to_bpm"].notna() & rows["to_bpm"].between(params["lo"], params["hi"])]
+        if bpm_within is not None:
+            rows = rows[rows["bpm_delta"].notna() & (rows["bpm_delta"].abs() <= params["within"])]
         rows = rows.sort_values("rank").head(int(limit))
     out = rows.astype(object).where(rows.notna(), None).to_dict("records")
     source = _names_source(con)
@@ -158,7 +182,10 @@ def _expand(con, frontier: list[str], forward: bool) -> list[tuple[str, str, int
 
 
 def find_path(con: duckdb.DuckDBPyConnection, from_id: str, to_id: str, max_steps: int = 6) -> TrackPath | None:
-    """A shortest played path from ``from_id`` to ``to_id`` (ties: the first found), or None."""
+    """A shortest played path from ``from_id`` to ``to_id`` (ties: the first found), or None when there is none
+    of at most ``max_steps``; raises ``PathSearchCutOff`` when the frontier bound stopped the search first."""
+    if max_steps < 1:
+        raise ValueError(f"steps {max_steps}: give 1 or more")
     if from_id == to_id:
         return TrackPath([from_id], [_name_of(con, "silver.tracks_named", from_id) or from_id], [])
     # parents: track -> (the neighbour one step closer to that side's start, edge weight, depth)
@@ -182,7 +209,10 @@ def find_path(con: duckdb.DuckDBPyConnection, from_id: str, to_id: str, max_step
         if meets:  # the whole level is expanded first, so the shortest of its meeting points wins
             meet = min(meets)[1]
             break
-        if not nxt or len(nxt) > MAX_FRONTIER:
+        if len(nxt) > MAX_FRONTIER:
+            raise PathSearchCutOff(f"the search was cut off at {MAX_FRONTIER} tracks on one side after "
+                                   f"{parents[nxt[0]][2]} step(s): no path is known within that, a longer one may exist")
+        if not nxt:
             break
         if forward:
             front_f = nxt

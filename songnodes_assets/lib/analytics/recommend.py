@@ -1,9 +1,11 @@
 """gold.next_tracks: "what do DJs play after this track?", ranked, with the reason in words.
 
-Two tiers per ``from_track_id`` (a track that was never played before anything has no rows):
+Two tiers per ``from_track_id`` (a track never played before anything has no played rows, but may have
+neighbourhood rows: tracks played after one of its predecessors):
 
 * ``played``: every successor in ``silver.transitions`` (a real A → B in some playlist). ``weight`` = distinct
-  playlists, ``djs`` = distinct ``lower(dj)`` of those playlists, ``last_seen_date`` = newest scrape date.
+  playlists, ``djs`` = distinct ``lower(dj)`` of those playlists, ``last_seen_date`` = newest scrape date (when the
+  transition was last seen published, not the mix's own date).
 * ``neighbourhood``: tracks two hops away that were never played right after it: successors of its successors
   (``via_track_id`` = the track in between) and co-successors (tracks played after one of its predecessors;
   ``via_track_id`` = that predecessor). Bounded, never a cross join: only the top ``per_track`` successors
@@ -18,7 +20,7 @@ descending, weight descending, ``to_track_id``. No row has ``from_track_id == to
 
 Score (``recommendation_score``, in [0, 1]; the SQL is generated from the same constants and tested against it):
 
-    score = 0.45·W + 0.20·D + 0.10·R + 0.15·K + 0.10·B
+    score = 0.40·W + 0.20·D + 0.075·R + 0.25·K + 0.075·B
     W = weight / (weight + 2)                 (1 playlist 0.33, 2 → 0.5, 8 → 0.8)
     D = djs / (djs + 2)
     R = 0.5 ** (days since last_seen_date / 365)    (half-life one year; 0.5 when unknown; future dates = 0 days)
@@ -43,7 +45,9 @@ from ..schemas import GOLD_NEXT_TRACKS
 from .harmony import bpm_delta_sql, bpm_text_sql, key_relation_sql, normalize_camelot_sql
 from .tracks import as_utc
 
-WEIGHTS = {"weight": 0.45, "djs": 0.20, "recency": 0.10, "key": 0.15, "bpm": 0.10}
+# key compatibility outweighs recency + tempo together, so among successors played as often an incompatible
+# key never outranks a compatible one
+WEIGHTS = {"weight": 0.40, "djs": 0.20, "recency": 0.075, "key": 0.25, "bpm": 0.075}
 WEIGHT_HALF = 2.0  # W = weight / (weight + WEIGHT_HALF)
 DJS_HALF = 2.0
 HALF_LIFE_DAYS = 365.0
