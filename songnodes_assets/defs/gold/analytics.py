@@ -22,10 +22,10 @@ from ...lib.schemas import (GOLD_ARTIST_ANALYTICS, GOLD_ARTIST_COLLABORATIONS, G
                             GOLD_PLAYLIST_ANALYTICS, GOLD_TRACK_ANALYTICS)
 from ..automation.conditions import REFRESH_PER_WINDOW
 from ..enrichment.factory import ENRICHMENT_KEYS
-from ..metadata import checked, materialized
+from ..metadata import materialized
 from ..resources import LakehouseResource
 from ..silver.tables import KEYS as SILVER_KEYS
-from .assets import ENRICHED_TRACKS
+from .assets import ENRICHED_TRACKS, check_result
 
 TRACK_ANALYTICS = dg.AssetKey(["gold", "track_analytics"])
 PLAYLIST_ANALYTICS = dg.AssetKey(["gold", "playlist_analytics"])
@@ -51,45 +51,25 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _check(name: str, asset: dg.AssetKey, problems: list[str], **metadata) -> dg.AssetCheckResult:
-    return checked(check_name=name, asset_key=asset, passed=not problems,
-                   description="; ".join(problems[:5]) or "ok", metadata={"violations": len(problems), **metadata})
-
-
-def _publish_if_checks_pass(lake, spec, batches, checks) -> str:
-    """Stage the table's file, run its blocking checks (``checks()`` -> {check name: problems}, read after the
-    batches are written), publish only when all pass; otherwise the previous file stays and the step fails
-    with the problems, after recording the failed checks."""
+def _built(lake, spec, batches, checks, metadata):
+    """Stage the table's file, run its blocking checks (``checks()`` -> {check name: problems}, evaluated after
+    the batches are written) and publish only when all pass. On a failed check: the check results, then a step
+    failure; nothing is materialized and the previous file stays."""
     staged = lake.stage_single(spec, batches)
     try:
         results = checks()
         failed = {name: problems for name, problems in results.items() if problems}
         if failed:
-            raise _ChecksFailed(results, f"{spec.qualified} not published (the previous build stays): "
-                                + "; ".join(f"{n}: {p[0]}" for n, p in failed.items()))
-        return str(lake.publish([staged])[0])
+            for name, problems in results.items():
+                yield check_result(name, problems)
+            raise dg.Failure(description=f"{spec.qualified} not published (the previous build stays): "
+                             + "; ".join(f"{n}: {p[0]}" for n, p in failed.items()))
+        path = str(lake.publish([staged])[0])
     finally:
         lake.discard([staged])
-
-
-class _ChecksFailed(Exception):
-    def __init__(self, results: dict, message: str):
-        super().__init__(message)
-        self.results = results
-
-
-def _built(asset: dg.AssetKey, lake, spec, batches, checks, metadata):
-    """Yield the materialization and check results of a checked publish; on a failed blocking check, the failed
-    results, then a step failure (nothing materialized, the previous table kept)."""
-    try:
-        path = _publish_if_checks_pass(lake, spec, batches, checks)
-    except _ChecksFailed as exc:
-        for name, problems in exc.results.items():
-            yield _check(name, asset, problems)
-        raise dg.Failure(description=str(exc)) from None
     yield materialized(metadata={**metadata(), "path": path})
-    for name, problems in checks().items():
-        yield _check(name, asset, problems)
+    for name, problems in results.items():
+        yield check_result(name, problems)
 
 
 def _duplicates(df, keys: list[str]) -> list[str]:
@@ -112,7 +92,7 @@ def track_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
     df = build_track_analytics(con, _now()).sort_values("track_id", kind="stable")
     n = max(1, len(df))
     context.log.info(f"track_analytics: {len(df)} tracks")
-    yield from _built(TRACK_ANALYTICS, lake, GOLD_TRACK_ANALYTICS, [df],
+    yield from _built(lake, GOLD_TRACK_ANALYTICS, [df],
                       lambda: {"one_row_per_track": _duplicates(df, ["track_id"])},
                       lambda: {"row_count": len(df), "bpm_coverage_pct": 100.0 * float(df["bpm"].notna().sum()) / n,
                                "camelot_coverage_pct": 100.0 * float(df["camelot"].notna().sum()) / n,
@@ -130,7 +110,7 @@ def playlist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
     flow = df["harmonic_flow_score"].dropna()
     bad = df[(df["identified_share"] < 0) | (df["identified_share"] > 1)
              | (df["harmonic_flow_score"].notna() & ((df["harmonic_flow_score"] < 0) | (df["harmonic_flow_score"] > 1)))]
-    yield from _built(PLAYLIST_ANALYTICS, lake, GOLD_PLAYLIST_ANALYTICS, [df],
+    yield from _built(lake, GOLD_PLAYLIST_ANALYTICS, [df],
                       lambda: {"one_row_per_playlist": _duplicates(df, ["playlist_id"]),
                                "scores_in_range": [f"{len(bad)} playlists with a share outside [0, 1]"] if len(bad) else []},
                       lambda: {"row_count": len(df),
@@ -183,7 +163,7 @@ def next_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource)
                 "neighbourhood_rows": stats["neighbourhood"], "key_known_pct": 100.0 * stats["with_key"] / n,
                 "bpm_known_pct": 100.0 * stats["with_bpm"] / n}
 
-    yield from _built(NEXT_TRACKS, lake, GOLD_NEXT_TRACKS, batches(), checks, metadata)
+    yield from _built(lake, GOLD_NEXT_TRACKS, batches(), checks, metadata)
 
 
 _ARTIST_DEPS = [SILVER_KEYS["tracks"], SILVER_KEYS["playlist_tracks"], *ENRICHMENT_KEYS.values()]
@@ -196,7 +176,7 @@ _ARTIST_DEPS = [SILVER_KEYS["tracks"], SILVER_KEYS["playlist_tracks"], *ENRICHME
 def artists(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake, con = _con(lakehouse)
     df = build_artists(con, _now())
-    yield from _built(ARTISTS, lake, GOLD_ARTISTS, [df], lambda: {"one_row_per_artist": _duplicates(df, ["artist_id"])},
+    yield from _built(lake, GOLD_ARTISTS, [df], lambda: {"one_row_per_artist": _duplicates(df, ["artist_id"])},
                       lambda: {"row_count": len(df),
                                "artists_with_variants": int(df["variants"].map(len).gt(1).sum()) if len(df) else 0,
                                "with_musicbrainz_id": int(df["musicbrainz_artist_ids"].map(len).gt(0).sum())
@@ -210,7 +190,7 @@ def artists(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
 def artist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake, con = _con(lakehouse)
     df = build_artist_analytics(con, _now(), lake.read(GOLD_ARTISTS))
-    yield from _built(ARTIST_ANALYTICS, lake, GOLD_ARTIST_ANALYTICS, [df],
+    yield from _built(lake, GOLD_ARTIST_ANALYTICS, [df],
                       lambda: {"one_row_per_artist": _duplicates(df, ["artist_id"])}, lambda: {"row_count": len(df)})
 
 
@@ -225,7 +205,7 @@ def artist_collaborations(context: dg.AssetExecutionContext, lakehouse: Lakehous
     problems = _duplicates(df, ["artist_id_a", "artist_id_b"])
     if len(df) and (df["artist_id_a"] >= df["artist_id_b"]).any():
         problems.append(f"{int((df['artist_id_a'] >= df['artist_id_b']).sum())} pairs not ordered a < b (or a == b)")
-    yield from _built(ARTIST_COLLABORATIONS, lake, GOLD_ARTIST_COLLABORATIONS, [df],
+    yield from _built(lake, GOLD_ARTIST_COLLABORATIONS, [df],
                       lambda: {"one_row_per_pair": problems}, lambda: {"row_count": len(df)})
 
 

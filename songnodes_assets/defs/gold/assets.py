@@ -52,14 +52,15 @@ def enriched_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
         "failed": int(status.get("failed", 0)), "sources_missing": dg.MetadataValue.json(missing), **coverage,
         "path": str(path)})
     problems = gold_checks.duplicate_track_ids(gold) + gold_checks.missing_tracks(tracks["track_id"], gold)
-    yield _result("one_row_per_track", problems)
+    yield check_result("one_row_per_track", problems)
 
 
-def _result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.ERROR, **metadata) -> dg.AssetCheckResult:
+def check_result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.ERROR, **metadata) -> dg.AssetCheckResult:
+    """A gold asset's check: passed when there are no problems; the first five named in the description."""
+    more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
     return checked(check_name=name, passed=not problems, severity=severity,
-                               description="; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)"
-                                                                       if len(problems) > 5 else "") or "ok",
-                               metadata={"violations": len(problems), **metadata})
+                   description="; ".join(problems[:5]) + more or "ok",
+                   metadata={"violations": len(problems), **metadata})
 
 
 @dg.asset(
@@ -105,9 +106,9 @@ def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     yield materialized(metadata={
         "edges": len(edges), "nodes": len(nodes), "max_weight": int(edges["weight"].max()) if len(edges) else 0,
         "nodes_without_gold_row": unenriched, "files": dg.MetadataValue.json(paths)})
-    yield _result("exports_consistent", gold_checks.export_problems(out_dir, len(nodes), len(edges)),
+    yield check_result("exports_consistent", gold_checks.export_problems(out_dir, len(nodes), len(edges)),
                   **{k: v for k, v in gold_checks.export_counts(out_dir).items()})
-    yield _result("endpoints_are_nodes", gold_checks.dangling_endpoints(nodes, edges))
+    yield check_result("endpoints_are_nodes", gold_checks.dangling_endpoints(nodes, edges))
     share = unenriched / len(nodes) if len(nodes) else 0.0
-    yield _result("endpoints_enriched", [f"{unenriched} of {len(nodes)} nodes have no gold row"] if share > 0.1 else [],
+    yield check_result("endpoints_enriched", [f"{unenriched} of {len(nodes)} nodes have no gold row"] if share > 0.1 else [],
                   severity=dg.AssetCheckSeverity.WARN, share_without_gold_row=round(share, 4))
