@@ -148,12 +148,7 @@ class Lakehouse:
         """Every file of the table (or one partition), each verified against the contract first: a foreign or
         wrong-typed file raises ``ContractViolation`` naming it instead of being merged. Columns a file
         predates (added to the contract later, nullable) read as nulls."""
-        files = self.files(spec, partition)
-        if not files:
-            empty = spec.arrow().empty_table()
-            return (empty.select(columns) if columns else empty).to_pandas()
-        tables = [self._read_file(spec, f, columns) for f in files]
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        return self.read_files(spec, self.files(spec, partition), columns)
 
     def read_files(self, spec: TableSpec, files: list[Path], columns: list[str] | None = None) -> pd.DataFrame:
         """Like ``read`` for a chosen subset of the table's files (each verified first)."""
