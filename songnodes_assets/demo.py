@@ -65,13 +65,6 @@ def _pools_free(instance, out) -> bool:
     return not busy
 
 
-def _is_day(text: str) -> bool:
-    try:
-        return len(text) == 10 and dt.date.fromisoformat(text).isoformat() == text
-    except ValueError:
-        return False
-
-
 def run_demo(partition: str | None = None, home: str | None = None, out=print) -> int:
     from .instance_care import home_lock
 
@@ -85,12 +78,16 @@ def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out)
     os.environ["SONGNODES_DEMO_RUNNING"] = "1"  # the demo sets its own remotes (demo_home.apply_defaults)
     import dagster as dg
 
-    from .lib.partition_start import partitions_start
+    from .lib.partition_start import parse_day, partitions_start
 
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     partition = partition or today
     floor = partitions_start()  # SONGNODES_PARTITIONS_START when set, else the default first day
-    if not _is_day(partition) or not floor <= partition <= today:  # refused before any run or page fetch
+    try:
+        valid = parse_day(partition, "--date") == partition and floor <= partition <= today
+    except ValueError:
+        valid = False
+    if not valid:  # refused before any run or page fetch
         print(f"--date {partition}: not a scrape date partition (YYYY-MM-DD, UTC, {floor} to {today})",
               file=sys.stderr)
         return 1

@@ -119,3 +119,10 @@ def test_parse_output_is_every_entry_field_as_before_on_the_corpus(corpus):
         lines = f.read_bytes().decode("utf-8-sig").splitlines()
         expected = "".join(json.dumps(dataclasses.asdict(e), ensure_ascii=False) + "\n" for e in parse_tracklist(lines))
         assert res.stdout.decode() == expected, f
+
+
+@pytest.mark.parametrize("date", ["2024-13-01", "2999-01-01", " 2024-05-01", "2023-12-31", "2024-5-1", "today"])
+def test_demo_refuses_a_date_that_is_not_a_partition_before_fetching(tmp_path, date):
+    res = songnodes("demo", "--home", str(tmp_path / "home"), "--date", date, env={"DAGSTER_HOME": ""}, cwd=tmp_path)
+    assert res.returncode == 1 and "not a scrape date partition" in res.stderr.decode(), res
+    assert not (tmp_path / "home" / "lakehouse").exists()  # nothing fetched, nothing written
