@@ -64,24 +64,33 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lakehouse_root(flag: str | None, configured: str) -> str:
-    """--lakehouse, else SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse; when that is missing and the
-    package runs from a checkout (editable install) that has a demo lakehouse, that one (said on stderr)."""
-    if flag or os.environ.get("SONGNODES_LAKEHOUSE_ROOT", "").strip():
-        return flag or configured
+def open_lakehouse(flag: str | None, command: str):
+    """The lakehouse a command reads: --lakehouse, else SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse;
+    when that is missing and the package runs from a checkout (editable install) that has a demo lakehouse, that
+    one (said on stderr). A path that is missing or not a directory is an error naming it."""
+    from .lib.lakehouse import Lakehouse
+    from .settings import Settings
+
+    root = flag or Settings.from_env().lakehouse_root
     checkout = Path(__file__).resolve().parents[1] / ".songnodes" / "lakehouse"
-    if not Path(configured).exists() and checkout.is_dir() and (checkout.parent / "dagster_home").is_dir():
-        print(f"songnodes sql: no lakehouse in this directory; using the checkout's demo lakehouse {checkout}",
+    if not (flag or os.environ.get("SONGNODES_LAKEHOUSE_ROOT", "").strip()) and not Path(root).exists() \
+            and checkout.is_dir() and (checkout.parent / "dagster_home").is_dir():
+        print(f"songnodes {command}: no lakehouse in this directory; using the checkout's demo lakehouse {checkout}",
               file=sys.stderr)
-        return str(checkout)
-    return configured
+        root = str(checkout)
+    lake = Lakehouse(root)
+    where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
+    if lake.root.exists() and not lake.root.is_dir():
+        raise InputError(f"lakehouse root {lake.root} is not a directory (set {where})")
+    if not lake.root.exists():
+        raise InputError(f"no lakehouse at {lake.root}: run `make demo` in the repository first, or point {where} "
+                         "at one")
+    return lake
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
     from .lib.catalog import QueryRefused, connect, run_query
-    from .lib.lakehouse import Lakehouse
     from .lib.schemas import ALL_TABLES
-    from .settings import Settings
 
     query = args.query
     if args.file:
@@ -92,13 +101,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
             raise InputError(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}") from exc
     if not query or not query.strip():
         raise InputError("give a query or --file")
-    lake = Lakehouse(_lakehouse_root(args.root, Settings.from_env().lakehouse_root))
+    lake = open_lakehouse(args.root, "sql")
     where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
-    if lake.root.exists() and not lake.root.is_dir():
-        raise InputError(f"lakehouse root {lake.root} is not a directory (set {where})")
-    if not lake.root.exists():
-        raise InputError(f"no lakehouse at {lake.root}: run `make demo` in the repository first, or point {where} "
-                         "at one")
     if not any(lake.files(spec) for spec in ALL_TABLES.values()):
         print(f"songnodes sql: warning: the lakehouse at {lake.root} holds no parquet files yet (set {where} "
               "for another one); every table is empty", file=sys.stderr)

@@ -8,19 +8,14 @@ import sys
 
 
 class AskError(ValueError):
-    """A clear answer that is not a result (unknown or ambiguous track, no lakehouse): exit 2."""
+    """A clear answer that is not a result (unknown or ambiguous track, bad option): exit 2."""
 
 
-def _open(root_flag: str | None):
-    from .cli import _lakehouse_root
+def _open(root_flag: str | None, command: str):
+    from .cli import open_lakehouse
     from .lib.catalog import connect
-    from .lib.lakehouse import Lakehouse
-    from .settings import Settings
 
-    lake = Lakehouse(_lakehouse_root(root_flag, Settings.from_env().lakehouse_root))
-    if not lake.root.is_dir():
-        raise AskError(f"no lakehouse at {lake.root}: run `make demo` first, or give --lakehouse PATH")
-    return connect(lake.root)
+    return connect(open_lakehouse(root_flag, command).root)
 
 
 def _resolve(con, text: str):
@@ -43,7 +38,7 @@ def cmd_next(args: argparse.Namespace, out=print) -> int:
         raise AskError(f"--limit {args.limit}: give 1 or more")
     if args.bpm_range is not None and not (math.isfinite(args.bpm_range) and args.bpm_range >= 0):
         raise AskError(f"--bpm-range {args.bpm_range}: give a BPM tolerance of 0 or more, e.g. 3")
-    con = _open(args.root)
+    con = _open(args.root, "next")
     track = _resolve(con, args.track)
     within, bpm = args.bpm_range, None
     if within is not None:
@@ -69,7 +64,7 @@ def cmd_path(args: argparse.Namespace, out=print) -> int:
 
     if args.steps < 1:
         raise AskError(f"--steps {args.steps}: give 1 or more")
-    con = _open(args.root)
+    con = _open(args.root, "path")
     a, b = _resolve(con, args.start), _resolve(con, args.end)
     try:
         path = find_path(con, a.track_id, b.track_id, max_steps=args.steps)
