@@ -44,6 +44,7 @@ same track; ``tracks`` = distinct such tracks, ``plays`` = entries of those trac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -350,15 +351,22 @@ def _names(artists: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"artist_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object)})
 
 
+@contextlib.contextmanager
+def _credit_relations(con: duckdb.DuckDBPyConnection, artists: pd.DataFrame):
+    """The CTEs both artist tables start from: ``ca`` (distinct track -> artist credits) and ``nm`` (artist id
+    -> name), over frames registered with DuckDB for the block."""
+    with _Registered(con, credit_artists(con, artists)) as ca_t, _Registered(con, _names(artists)) as names_t:
+        yield (f"ca AS (SELECT DISTINCT CAST(track_id AS VARCHAR) AS track_id, CAST(artist_id AS VARCHAR) AS artist_id"
+               f" FROM {ca_t}),\n"
+               f"nm AS (SELECT CAST(artist_id AS VARCHAR) AS artist_id, CAST(name AS VARCHAR) AS name FROM {names_t})")
+
+
 def build_artist_analytics(con: duckdb.DuckDBPyConnection, built_at: dt.datetime,
                            artists: pd.DataFrame) -> pd.DataFrame:
     """The gold.artist_analytics frame: one row per artist of ``artists`` (validated)."""
-    ca = credit_artists(con, artists)
-    names = _names(artists)
-    with _Registered(con, ca) as ca_t, _Registered(con, names) as names_t:
+    with _credit_relations(con, artists) as relations:
         df = con.execute(f"""
-WITH ca AS (SELECT DISTINCT CAST(track_id AS VARCHAR) AS track_id, CAST(artist_id AS VARCHAR) AS artist_id
-            FROM {ca_t}),
+WITH {relations},
 pl AS (SELECT playlist_id, coalesce(mix_date, CAST(scrape_date AS VARCHAR)) AS played_on, djs FROM silver.playlists),
 pt AS (SELECT track_id, playlist_id FROM silver.playlist_tracks WHERE track_id IS NOT NULL),
 tp AS (SELECT track_id, count(*) AS plays FROM pt GROUP BY track_id),
@@ -384,7 +392,7 @@ SELECT n.artist_id, n.name, coalesce(b.tracks, 0) AS tracks, coalesce(b.plays, 0
        coalesce(p.playlists, 0) AS playlists, coalesce(d.djs, 0) AS djs, coalesce(c.collaborators, 0) AS collaborators,
        coalesce(l.labels, []::VARCHAR[]) AS labels,
        CAST(least(p.y0, r.r0) AS BIGINT) AS first_active_year, CAST(greatest(p.y1, r.r1) AS BIGINT) AS last_active_year
-FROM (SELECT CAST(artist_id AS VARCHAR) AS artist_id, CAST(name AS VARCHAR) AS name FROM {names_t}) AS n
+FROM nm AS n
 LEFT JOIN base AS b USING (artist_id) LEFT JOIN pls AS p USING (artist_id) LEFT JOIN dj AS d USING (artist_id)
 LEFT JOIN co AS c USING (artist_id) LEFT JOIN labs AS l USING (artist_id) LEFT JOIN rel AS r USING (artist_id)
 ORDER BY plays DESC, artist_id
@@ -398,13 +406,9 @@ ORDER BY plays DESC, artist_id
 def build_artist_collaborations(con: duckdb.DuckDBPyConnection, built_at: dt.datetime,
                                 artists: pd.DataFrame) -> pd.DataFrame:
     """The gold.artist_collaborations frame: pairs a < b co-credited on a track (validated)."""
-    ca = credit_artists(con, artists)
-    names = _names(artists)
-    with _Registered(con, ca) as ca_t, _Registered(con, names) as names_t:
+    with _credit_relations(con, artists) as relations:
         df = con.execute(f"""
-WITH ca AS (SELECT DISTINCT CAST(track_id AS VARCHAR) AS track_id, CAST(artist_id AS VARCHAR) AS artist_id
-            FROM {ca_t}),
-nm AS (SELECT CAST(artist_id AS VARCHAR) AS artist_id, CAST(name AS VARCHAR) AS name FROM {names_t}),
+WITH {relations},
 tp AS (SELECT track_id, count(*) AS plays FROM silver.playlist_tracks WHERE track_id IS NOT NULL GROUP BY track_id),
 pairs AS (SELECT a.artist_id AS artist_id_a, b.artist_id AS artist_id_b, a.track_id
           FROM ca AS a JOIN ca AS b ON a.track_id = b.track_id AND a.artist_id < b.artist_id)
