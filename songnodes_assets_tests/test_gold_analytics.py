@@ -114,7 +114,7 @@ def test_every_camelot_code_has_four_compatible_codes_symmetric_with_wrap():
 
 def test_sql_harmony_matches_python_on_every_pair():
     con = duckdb.connect()
-    codes = list(harmony.ALL_CODES) + [None, "13A", "8c", " 08b "]
+    codes = list(harmony.ALL_CODES) + [None, "13A", "8c", " 08b ", "8 A", "\t8A", "8A\n", "010A", "0A", "", "8AB"]
     pairs = [(a, b) for a in codes for b in codes]
     rel = harmony.key_relation_sql(harmony.normalize_camelot_sql("a"), harmony.normalize_camelot_sql("b"))
     got = con.execute(f"SELECT a, b, {rel} FROM (SELECT unnest($a::VARCHAR[]) AS a, unnest($b::VARCHAR[]) AS b)",
@@ -126,6 +126,7 @@ def test_sql_harmony_matches_python_on_every_pair():
     for code in codes:
         assert con.execute(f"SELECT {_compatible_sql(norm)}", {"c": code}).fetchone()[0] == \
             harmony.compatible_camelot(code)
+        assert con.execute(f"SELECT {norm}", {"c": code}).fetchone()[0] == harmony.normalize_camelot(code), code
 
 
 def test_bpm_delta_is_half_and_double_time_aware():

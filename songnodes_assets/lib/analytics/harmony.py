@@ -129,9 +129,10 @@ def key_relation_sql(a: str, b: str) -> str:
 
 def normalize_camelot_sql(expr: str) -> str:
     """SQL: the normalised code of ``expr`` (a VARCHAR), NULL when it is not a Camelot code."""
-    m = f"regexp_extract(upper(trim({expr})), '^0?(1[0-2]|[1-9])([AB])$', ['n', 'l'])"
-    return (f"(CASE WHEN regexp_full_match(upper(trim({expr})), '0?(1[0-2]|[1-9])[AB]') "
-            f"THEN {m}.n || {m}.l END)")
+    pattern = _CODE_RE.pattern.replace("[ABab]", "[AB]")  # the Python rule's pattern, on the upper-cased text
+    m = f"regexp_extract(upper({expr}), '{pattern}', ['n', 'l'])"
+    return (f"(CASE WHEN regexp_full_match(upper({expr}), '{pattern}') "
+            f"THEN CAST(CAST({m}.n AS INTEGER) AS VARCHAR) || {m}.l END)")
 
 
 def bpm_delta_sql(a: str, b: str) -> str:
