@@ -20,7 +20,7 @@ from .parsing.credits import DEFAULT_PROTECTED_NAMES
 from .parsing.mix_title import classify_categories, parse_mix_title
 from .parsing.mixesdb_page import MixPage, parse_rendered_html, parse_wikitext, title_from_url
 from .parsing.text import fold
-from .parsing.tracklist import PARSER_VERSION, Entry, parse_tracklist
+from .parsing.tracklist import PARSER_VERSION, Entry, entry_field_names, parse_tracklist
 from .parsing.tracklists1001 import parse_1001tracklists
 from .quarantine import QUARANTINED, Thresholds, quarantine
 from .schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
@@ -365,7 +365,7 @@ def _entry_frame(pages: list[_ParsedPage], legacy_rows: list[dict]) -> pd.DataFr
     """All entries of the day as one frame, built column by column (no dict per row): the playlist key, every
     entry field (a new parser field becomes a column, so the contract rejects it), parser_version, _fetched_at;
     the legacy items' rows after the pages' rows."""
-    names = list(_field_names(Entry))  # + the fields of any entry subclass a parser emits (the contract rejects them)
+    names = list(entry_field_names())  # + the fields of any entry subclass a parser emits (the contract rejects them)
     for kind in {type(e) for p in pages for e in p.entries} - {Entry}:
         names += [n for n in _field_names(kind) if n not in names]
     counts = [len(p.entries) for p in pages]
@@ -448,4 +448,4 @@ def _transitions(pt: pd.DataFrame, scrape_date: str) -> pd.DataFrame:
 
 def entry_fields() -> list[str]:
     """Fields the parser emits per entry (the contract must know every one of them)."""
-    return [f.name for f in dataclasses.fields(Entry)]
+    return list(entry_field_names())
