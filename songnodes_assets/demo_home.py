@@ -24,12 +24,18 @@ def marker_path(dagster_home: str | os.PathLike) -> Path:
     return Path(dagster_home) / MARKER
 
 
+def read_marker(dagster_home: str | os.PathLike) -> dict:
+    """The marker's fields ({} when it is missing, unreadable or not a JSON object)."""
+    try:
+        data = json.loads(marker_path(dagster_home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def marker_start(dagster_home: str | os.PathLike) -> str | None:
     """The first partition a demo home's marker records (the earliest day a demo built), if any."""
-    try:
-        value = json.loads(marker_path(dagster_home).read_text(encoding="utf-8")).get("partitions_start")
-    except (OSError, ValueError, AttributeError):
-        return None
+    value = read_marker(dagster_home).get("partitions_start")
     return value if isinstance(value, str) else None
 
 
@@ -58,11 +64,7 @@ def demo_home() -> dict | None:
         home = str(ROOT_DEMO_HOME.resolve())
     if not marker_path(home).is_file():
         return None
-    try:
-        data = json.loads(marker_path(home).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    return {"home": home, **(data if isinstance(data, dict) else {})}
+    return {"home": home, **read_marker(home)}
 
 
 def apply_defaults(environ=os.environ) -> dict | None:
