@@ -1,5 +1,6 @@
-"""Response cache that survives between runs (SQLite): successes kept long, "not found" shorter,
-failures (429, 5xx, timeouts, bad JSON) never stored.
+"""Response cache that survives between runs: successes kept long, "not found" shorter, failures (429,
+5xx, timeouts, bad JSON) never stored. Rows live in a response store (``state_backend``): a SQLite file
+here (``SqliteResponses``), or PostgreSQL tables shared by many hosts (``pg_state``).
 
 Why not requests-cache: whether a 200 answer means "found" or "not found" depends on the body
 (an empty Spotify search, MusicBrainz ``count: 0``, Last.fm error 6 inside a 200, GetSongBPM's
@@ -21,30 +22,69 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS responses (source TEXT, key TEXT, status I
           "stored_at REAL, expires_at REAL, PRIMARY KEY (source, key))")
 
 
-class ResponseCache:
-    """A corrupt file is moved aside and rebuilt empty (see ``sqlite_state``). When the file cannot be
-    read or written (disk full, read-only, I/O error) ``get`` misses and ``put``/``delete`` do nothing:
-    one warning names the file, and lookups carry on uncached. ``count`` raises, naming the file."""
+class SqliteResponses:
+    """The response store on a SQLite file (WAL + NORMAL: durable across crashes, no fsync per write)."""
 
-    def __init__(self, path: str | os.PathLike, clock=time.time, log: Callable[[str], None] | None = None):
-        self._db = StateFile(path, SCHEMA, log=log)  # WAL + NORMAL: durable across crashes, no fsync per write
+    def __init__(self, path: str | os.PathLike, log: Callable[[str], None] | None = None):
+        self._db = StateFile(path, SCHEMA, log=log)
         self.path = self._db.path
+        self.warn = self._db.warn
+
+    def open(self) -> None:
+        self._db.run(lambda con: None)
+
+    def fetch(self, source: str, key: str) -> tuple[int, str, float] | None:
+        return self._db.run(lambda con: con.execute(
+            "SELECT status, body, expires_at FROM responses WHERE source = ? AND key = ?", (source, key)).fetchone())
+
+    def write(self, row: tuple) -> None:
+        def write(con):
+            with con:
+                con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
+
+        self._db.run(write)
+
+    def delete(self, source: str, keys: list[str]) -> None:
+        def write(con):
+            with con:
+                con.executemany("DELETE FROM responses WHERE source = ? AND key = ?", [(source, k) for k in keys])
+
+        self._db.run(write)
+
+    def count(self, source: str | None) -> int:
+        q = "SELECT count(*) FROM responses" + (" WHERE source = ?" if source else "")
+        return self._db.run(lambda con: con.execute(q, (source,) if source else ()).fetchone()[0])
+
+
+class ResponseCache:
+    """``ResponseCache(path)``: on a SQLite file; ``ResponseCache(store=...)``: on another response store.
+
+    A corrupt file is moved aside and rebuilt empty (see ``sqlite_state``). When the store cannot be
+    read or written (disk full, read-only, I/O error, the state server gone) ``get`` misses and
+    ``put``/``delete`` do nothing: one warning names the file (or server), and lookups carry on uncached.
+    ``count`` raises, naming it."""
+
+    def __init__(self, path: str | os.PathLike | None = None, clock=time.time,
+                 log: Callable[[str], None] | None = None, *, store=None):
+        if (path is None) == (store is None):
+            raise TypeError("ResponseCache needs a path or a store, not both")
+        self._store = store if store is not None else SqliteResponses(path, log=log)
+        self.path = getattr(self._store, "path", None)
         self._clock = clock
         self._warned = False
-        self._quietly(lambda con: None)
+        self._quietly(self._store.open)
 
-    def _quietly(self, fn, default=None):
+    def _quietly(self, fn, *args, default=None):
         try:
-            return self._db.run(fn)
-        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file
+            return fn(*args)
+        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file (or server)
             if not self._warned:
                 self._warned = True
-                self._db.warn(f"response cache unusable, carrying on without it: {exc}")
+                self._store.warn(f"response cache unusable, carrying on without it: {exc}")
             return default
 
     def get(self, source: str, key: str) -> tuple[int, object] | None:
-        row = self._quietly(lambda con: con.execute(
-            "SELECT status, body, expires_at FROM responses WHERE source = ? AND key = ?", (source, key)).fetchone())
+        row = self._quietly(self._store.fetch, source, key)
         if row is None or row[2] < self._clock():
             return None
         return row[0], json.loads(row[1])
@@ -53,25 +93,12 @@ class ResponseCache:
         if ttl_s <= 0:
             return
         now = self._clock()
-        row = (source, key, status, json.dumps(body), now, now + ttl_s)
-
-        def write(con):
-            with con:
-                con.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
-
-        self._quietly(write)
+        self._quietly(self._store.write, (source, key, status, json.dumps(body), now, now + ttl_s))
 
     def delete(self, source: str, keys: list[str]) -> None:
         """Forget answers (e.g. ones a lookup could not read: the next run asks again)."""
-        if not keys:
-            return
-
-        def write(con):
-            with con:
-                con.executemany("DELETE FROM responses WHERE source = ? AND key = ?", [(source, k) for k in keys])
-
-        self._quietly(write)
+        if keys:
+            self._quietly(self._store.delete, source, keys)
 
     def count(self, source: str | None = None) -> int:
-        q = "SELECT count(*) FROM responses" + (" WHERE source = ?" if source else "")
-        return self._db.run(lambda con: con.execute(q, (source,) if source else ()).fetchone()[0])
+        return self._store.count(source)

@@ -1,9 +1,10 @@
-"""Per-source health that outlives a run (SQLite beside the cache): circuit breaker state and when it
-opened, last successful and last failed call. The alert sensors read it.
+"""Per-source health that outlives a run: circuit breaker state and when it opened, last successful and
+last failed call. The alert sensors read it. Rows live in a health store (``state_backend``): a SQLite
+file beside the cache here (``SqliteHealthStore``), or a PostgreSQL table every host writes (``pg_state``).
 
 A corrupt file is moved aside and rebuilt empty (see ``sqlite_state``). Writes are advisory: when the
-file cannot be written (disk full, read-only) one warning names it and the lookups carry on; the
-missing "last success" then shows up in the alert sensors. ``get`` raises, naming the file."""
+store cannot be written (disk full, read-only, the state server gone) one warning names it and the lookups
+carry on; the missing "last success" then shows up in the alert sensors. ``get`` raises, naming it."""
 
 from __future__ import annotations
 
@@ -14,28 +15,21 @@ from typing import Callable
 
 from .sqlite_state import StateFile
 
+COLUMNS = ("breaker_state", "opened_at", "closed_at", "last_success_at", "last_failure_at")
 SCHEMA = ("CREATE TABLE IF NOT EXISTS health (source TEXT PRIMARY KEY, breaker_state TEXT, "
           "opened_at REAL, closed_at REAL, last_success_at REAL, last_failure_at REAL)")
 
 
-class SourceHealth:
-    def __init__(self, path: str | os.PathLike, clock=time.time, log: Callable[[str], None] | None = None):
+class SqliteHealthStore:
+    def __init__(self, path: str | os.PathLike, log: Callable[[str], None] | None = None):
         self._db = StateFile(path, SCHEMA, log=log)
         self.path = self._db.path
-        self._clock = clock
-        self._warned = False
-        self._advisory(lambda: self._db.run(lambda con: None))
-        self._last_success_write: dict[str, float] = {}
+        self.warn = self._db.warn
 
-    def _advisory(self, write: Callable[[], None]) -> None:
-        try:
-            write()
-        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file
-            if not self._warned:
-                self._warned = True
-                self._db.warn(f"source health not recorded, carrying on: {exc}")
+    def open(self) -> None:
+        self._db.run(lambda con: None)
 
-    def _upsert(self, source: str, **values) -> None:
+    def upsert(self, source: str, values: dict) -> None:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
         updates = ", ".join(f"{k} = excluded.{k}" for k in values)
@@ -45,7 +39,42 @@ class SourceHealth:
                 con.execute(f"INSERT INTO health (source, {cols}) VALUES (?, {marks}) "  # noqa: S608 (column names are ours)
                             f"ON CONFLICT(source) DO UPDATE SET {updates}", (source, *values.values()))
 
-        self._advisory(lambda: self._db.run(write))
+        self._db.run(write)
+
+    def get(self, source: str) -> dict | None:
+        def read(con) -> dict | None:
+            con.row_factory = sqlite3.Row
+            row = con.execute("SELECT * FROM health WHERE source = ?", (source,)).fetchone()
+            return dict(row) if row else None
+
+        return self._db.run(read)
+
+
+class SourceHealth:
+    """``SourceHealth(path)``: on a SQLite file; ``SourceHealth(store=...)``: on another health store."""
+
+    def __init__(self, path: str | os.PathLike | None = None, clock=time.time,
+                 log: Callable[[str], None] | None = None, *, store=None):
+        if (path is None) == (store is None):
+            raise TypeError("SourceHealth needs a path or a store, not both")
+        self._store = store if store is not None else SqliteHealthStore(path, log=log)
+        self.path = getattr(self._store, "path", None)
+        self._clock = clock
+        self._warned = False
+        self._advisory(self._store.open)
+        self._last_success_write: dict[str, float] = {}
+
+    def _advisory(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file (or server)
+            if not self._warned:
+                self._warned = True
+                self._store.warn(f"source health not recorded, carrying on: {exc}")
+
+    def _upsert(self, source: str, **values) -> None:
+        assert set(values) <= set(COLUMNS), values
+        self._advisory(lambda: self._store.upsert(source, values))
 
     def breaker_opened(self, source: str) -> None:
         self._upsert(source, breaker_state="open", opened_at=self._clock())
@@ -62,9 +91,9 @@ class SourceHealth:
         def record() -> None:
             row = self.get(source)
             if row and row.get("breaker_state") == "open":  # a success means the breaker is closed again
-                self._upsert(source, breaker_state="closed", closed_at=now, last_success_at=now)
+                self._store.upsert(source, {"breaker_state": "closed", "closed_at": now, "last_success_at": now})
             else:
-                self._upsert(source, last_success_at=now)
+                self._store.upsert(source, {"last_success_at": now})
 
         self._advisory(record)
 
@@ -72,9 +101,4 @@ class SourceHealth:
         self._upsert(source, last_failure_at=self._clock())
 
     def get(self, source: str) -> dict | None:
-        def read(con) -> dict | None:
-            con.row_factory = sqlite3.Row
-            row = con.execute("SELECT * FROM health WHERE source = ?", (source,)).fetchone()
-            return dict(row) if row else None
-
-        return self._db.run(read)
+        return self._store.get(source)
