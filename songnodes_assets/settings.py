@@ -56,6 +56,35 @@ def _allow_entry(parts) -> str:
     return f"{host}:{parts.port}" if parts.port is not None else host
 
 
+STATE_URL_FORM = "postgresql://user@host:port/db"
+
+
+def state_url(raw: str | None, name: str = "SONGNODES_STATE_URL") -> str | None:
+    """Where the enrichment API state lives: ``None`` (unset) = SQLite files under SONGNODES_CACHE_DIR;
+    a ``postgresql://user@host[:port]/db`` URL = that PostgreSQL database (shared by many hosts). Anything
+    else is an error naming the variable. A password in the URL is refused (it would be shown wherever the
+    setting is): libpq reads it from PGPASSWORD or ~/.pgpass."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("postgresql", "postgres"):
+        shown = f"{parts.scheme}://…" if parts.scheme else "this value"
+        raise ValueError(f"{name}: {shown} is not supported; leave it unset (SQLite files under SONGNODES_CACHE_DIR) "
+                         f"or give {STATE_URL_FORM}")
+    if parts.password is not None or "password=" in parts.query.lower():
+        raise ValueError(f"{name} must not contain a password (it would show wherever the setting is shown); "
+                         "set PGPASSWORD or use ~/.pgpass, which libpq reads")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port == -1 or not parts.path.strip("/") or "/" in parts.path.strip("/"):
+        raise ValueError(f"{name}={raw!r} must look like {STATE_URL_FORM} (a host, an optional numeric port "
+                         "and one database name)")
+    return raw
+
+
 def _list(raw: str) -> list[str]:
     return [p for p in (x.strip() for x in raw.replace("\n", ",").replace(" ", ",").split(",")) if p]
 
@@ -88,6 +117,7 @@ class Settings:
     max_bad_line_share: float = 0.05
     max_bad_page_share: float = 0.25
     max_lines_per_page: int = 10000
+    state_url: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -134,4 +164,5 @@ class Settings:
             max_bad_line_share=env_share("SONGNODES_MAX_BAD_LINE_SHARE", 0.05),
             max_bad_page_share=env_share("SONGNODES_MAX_BAD_PAGE_SHARE", 0.25),
             max_lines_per_page=max(1, _int("SONGNODES_MAX_LINES_PER_PAGE", 10000)),
+            state_url=state_url(os.environ.get("SONGNODES_STATE_URL")),
         )

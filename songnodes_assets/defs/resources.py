@@ -68,7 +68,7 @@ class ParserResource(dg.ConfigurableResource):
 
 
 class EnrichmentResource(dg.ConfigurableResource):
-    """Shared API-client settings: cache and rate-limit state folder, retries, circuit breaker."""
+    """Shared API-client settings: where the cache, rate-limit and health state live, retries, circuit breaker."""
 
     cache_dir: str
     user_agent: str
@@ -80,28 +80,25 @@ class EnrichmentResource(dg.ConfigurableResource):
     timeout_s: float
     max_tries: int
     backoff_s: float
+    state_url: str | None = None  # SONGNODES_STATE_URL (no password: refused by settings)
 
     def client(self, source_config, log=None, warn=None):
-        """An API client for one source; ``warn`` receives state-file warnings (a corrupt cache moved aside,
-        a full disk) naming the file."""
-        from pathlib import Path
-
+        """An API client for one source; ``warn`` receives state warnings (a corrupt cache moved aside, a full
+        disk, the state server failing mid-run) naming the file or server. An unreachable state server
+        raises here, naming it (never a fallback to local files)."""
         from ..lib.enrich.api_client import ApiClient, RetryPolicy
-        from ..lib.enrich.cache import ResponseCache
-        from ..lib.enrich.health import SourceHealth
-        from ..lib.enrich.ratelimit import SharedRateLimiter
+        from ..lib.enrich.state_backend import open_state
 
-        state = Path(self.cache_dir)
+        state = open_state(self.state_url, self.cache_dir, log=warn)
         return ApiClient(
             source_config.name, source_config.base_url,
-            limiter=SharedRateLimiter(state / "ratelimit.sqlite", source_config.name, source_config.min_interval_s,
-                                      log=warn),
-            cache=ResponseCache(state / "responses.sqlite", log=warn), user_agent=self.user_agent,
+            limiter=state.limiter(source_config.name, source_config.min_interval_s),
+            cache=state.cache(), user_agent=self.user_agent,
             policy=RetryPolicy(connect_timeout_s=min(5.0, self.timeout_s), read_timeout_s=self.timeout_s,
                                max_tries=self.max_tries, backoff_base_s=self.backoff_s,
                                retry_after_cap_s=self.retry_after_cap_s),
             breaker_fail_max=self.breaker_fail_max, breaker_reset_s=self.breaker_reset_s,
-            secrets=source_config.secrets, log=log, health=SourceHealth(state / "health.sqlite", log=warn))
+            secrets=source_config.secrets, log=log, health=state.health())
 
 
 def resources_from_settings(settings: Settings) -> dict:
@@ -134,7 +131,7 @@ def _resources(settings: Settings) -> dict:
                                  max_bad_page_share=settings.max_bad_page_share,
                                  max_lines_per_page=settings.max_lines_per_page),
         "enrichment": EnrichmentResource(
-            cache_dir=settings.cache_dir, user_agent=settings.user_agent,
+            cache_dir=settings.cache_dir, state_url=settings.state_url, user_agent=settings.user_agent,
             max_failure_rate=settings.enrich_max_failure_rate, min_success_rate=settings.enrich_min_success_rate,
             breaker_fail_max=settings.breaker_fail_max,
             breaker_reset_s=settings.breaker_reset_s, timeout_s=settings.api_timeout_s,

@@ -11,7 +11,7 @@ import dagster as dg
 
 from ...lib import alert_rules as rules
 from ...lib.alerts import AlertState, Condition, open_alerts, post_webhook, write_alerts
-from ...lib.enrich.health import SourceHealth
+from ...lib.enrich.state_backend import open_state
 from ...lib.enrich.sources import SOURCES
 from ...lib.enrich.sources.base import env_bool
 from ...lib.lakehouse import Lakehouse
@@ -144,12 +144,14 @@ def _newest_enrichment(lake: Lakehouse, source: str):
 def alert_enrichment_health(instance, now, t):
     settings = Settings.from_env()
     lake = Lakehouse(settings.lakehouse_root)
-    health = SourceHealth(os.path.join(settings.cache_dir, "health.sqlite"))
     out: list[Condition] = []
+    with open_state(settings.state_url, settings.cache_dir) as state:  # every host's health when shared
+        store = state.health()
+        health = {source: store.get(source) for source in SOURCES}
     for source in SOURCES:
         rows, partition = _newest_enrichment(lake, source)
         out += rules.enrichment_success(source, rows, partition, t)
-        h = health.get(source)
+        h = health[source]
         out += rules.breaker_open(source, h, now, t)
         enabled = env_bool(f"SONGNODES_{source.upper()}_ENABLED", True)
         out += rules.no_successful_call(source, h, enabled, now, t)
