@@ -26,15 +26,18 @@ from .defs.gold.analytics import analytics_assets
 from .defs.gold.assets import enriched_tracks, transition_graph
 from .defs.jobs import enrich_jobs, gold_job, main_job
 from .defs.resources import resources_from_settings
+from .defs.scale import celery_jobs, default_executor, with_queues
 from .defs.silver.tables import silver_tables
 from .settings import Settings
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_scrape_data, legacy_import, silver_tables, *enrichment_assets, enriched_tracks, transition_graph,
-                *analytics_assets, ops_alerts],
-        jobs=[main_job, gold_job, scrape_job, sweep_job, *enrich_jobs],
+        # each op tagged with its celery queue (crawl / enrich / build); only the celery executor reads it
+        assets=with_queues([raw_scrape_data, legacy_import, silver_tables, *enrichment_assets, enriched_tracks,
+                            transition_graph, *analytics_assets, ops_alerts]),
+        jobs=[main_job, gold_job, scrape_job, sweep_job, *enrich_jobs, *celery_jobs],
+        executor=default_executor(),  # SONGNODES_EXECUTOR (unset: Dagster's default)
         sensors=[*alert_sensors, retry_failed_enrichments, automation_sensor],
         schedules=[daily_scrape, weekly_not_found_sweep],
         resources=resources_from_settings(settings or Settings.from_env()),

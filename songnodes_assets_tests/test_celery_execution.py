@@ -1,0 +1,270 @@
+"""Steps on Celery workers (README: Scaling out), against the real servers on loopback: RabbitMQ (broker, a vhost
+of its own per test), Redis (result backend, an empty DB of its own, flushed afterwards) and PostgreSQL (the
+instance of deploy/celery/dagster.yaml, a fresh database per test). Two `celery worker` processes on different
+queues run the demo day (sample site + fake APIs on 127.0.0.1) through songnodes_main_celery and
+songnodes_gold_celery.
+
+Without RabbitMQ or Redis the tests skip with the reason, except in CI (CI=true: .ci/run starts both), where
+that is a failure."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .helpers import stop_group
+from .pg import pg_environment, temporary_database
+
+REPO = Path(__file__).resolve().parents[1]
+RABBIT = ("127.0.0.1", 5672)
+REDIS = ("127.0.0.1", 6379)
+DAY = "2024-05-01"
+EXPECTED = json.loads((REPO / "songnodes_assets" / "sample_site" / "expected_counts.json").read_text())
+CELERY = str(Path(sys.executable).parent / "celery")
+
+
+def _reachable(addr) -> bool:
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(addr) == 0
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI: .ci/run starts RabbitMQ and Redis)")
+    pytest.skip(f"{reason}; CI runs this test")
+
+
+@pytest.fixture
+def rabbit_vhost():
+    """A RabbitMQ vhost of this test (queues, messages and all), deleted afterwards."""
+    if not _reachable(RABBIT):
+        _unavailable(f"no RabbitMQ at {RABBIT[0]}:{RABBIT[1]}")
+    if shutil.which("rabbitmqctl") is None:
+        _unavailable("rabbitmqctl not found (the test makes a vhost of its own)")
+    vhost = f"songnodes_test_{uuid.uuid4().hex[:10]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+    try:
+        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                       check=True, capture_output=True, timeout=60)
+        yield vhost
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def redis_db():
+    """An empty Redis DB (of 1..15) for the results, flushed afterwards."""
+    if not _reachable(REDIS):
+        _unavailable(f"no Redis at {REDIS[0]}:{REDIS[1]}")
+    import redis
+
+    for n in range(15, 0, -1):
+        client = redis.Redis(host=REDIS[0], port=REDIS[1], db=n)
+        if client.dbsize() == 0:
+            client.set(f"songnodes_test_{uuid.uuid4().hex}", "claimed", ex=600)  # a concurrent test skips this DB
+            try:
+                yield n
+            finally:
+                client.flushdb()
+                client.close()
+            return
+    pytest.fail("no empty Redis DB among 1..15")
+
+
+@pytest.fixture
+def celery_home(tmp_path, rabbit_vhost, redis_db):
+    """(environment, DAGSTER_HOME) of a celery deployment on this machine: instance = deploy/celery/dagster.yaml
+    on a fresh PostgreSQL database; broker = this test's vhost; backend = this test's Redis DB."""
+    with temporary_database("songnodes_celery") as db:
+        home = tmp_path / "dagster_home"
+        home.mkdir(exist_ok=True)
+        shutil.copy(REPO / "deploy" / "celery" / "dagster.yaml", home / "dagster.yaml")
+        env = {"DAGSTER_HOME": str(home), **pg_environment(db),
+               "SONGNODES_CELERY_BROKER": f"amqp://guest:guest@{RABBIT[0]}:{RABBIT[1]}/{rabbit_vhost}",
+               "SONGNODES_CELERY_BACKEND": f"redis://{REDIS[0]}:{REDIS[1]}/{redis_db}",
+               "SONGNODES_LAKEHOUSE_ROOT": str(tmp_path / "lakehouse"),
+               "SONGNODES_CACHE_DIR": str(tmp_path / "cache")}
+        yield env, home
+
+
+@contextlib.contextmanager
+def demo_remotes(**intervals):
+    """The sample site and the fake APIs on 127.0.0.1, and the variables pointing every client at them (as
+    `songnodes demo` sets them)."""
+    from songnodes_assets.lib.enrich.sources import SOURCES
+    from songnodes_assets.sample_site.fake_apis import FakeApis
+    from songnodes_assets.sample_site.server import SampleSite
+
+    with SampleSite() as site, FakeApis() as apis:
+        base = site.base_url
+        env = {"SONGNODES_MIXESDB_BASE_URL": base,
+               "SONGNODES_MIXESDB_START_URLS": f"{base}/w/Category:Techno,{base}/w/Special:RecentChanges",
+               "SONGNODES_MIN_INTERVAL_S": "0.05", "SONGNODES_JITTER_S": "0.05", **apis.env()}
+        for source in SOURCES:
+            env[f"SONGNODES_{source.upper()}_MIN_INTERVAL_S"] = intervals.get(source, "0.01")
+        yield env
+
+
+class Worker:
+    """One `celery -A songnodes_assets.defs.celery_worker worker` process (its own session), log in a file."""
+
+    def __init__(self, name: str, queues: str, env: dict, log: Path, concurrency: int = 1):
+        self.name, self.log = f"{name}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}", log
+        self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [CELERY, "-A", "songnodes_assets.defs.celery_worker", "worker", "-Q", queues, "-n", self.name,
+             "-c", str(concurrency), "--prefetch-multiplier=1", "-l", "INFO", "--without-gossip", "--without-mingle"],
+            env=env, cwd=REPO, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self, deadline: float) -> None:
+        while " ready." not in self.text():
+            assert self.proc.poll() is None, f"worker {self.name} exited:\n{self.text()[-3000:]}"
+            assert time.time() < deadline, f"worker {self.name} not ready:\n{self.text()[-3000:]}"
+            time.sleep(0.2)
+
+    def children(self) -> list[int]:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            stop_group(self.proc, timeout=20)
+        self._out.close()
+
+
+@contextlib.contextmanager
+def workers(env: dict, tmp_path: Path, *specs):
+    started = []
+    try:
+        for name, queues, concurrency in specs:
+            started.append(Worker(name, queues, env, tmp_path / f"worker-{name}.log", concurrency))
+        deadline = time.time() + 45
+        for w in started:
+            w.wait_ready(deadline)
+        yield started
+    finally:
+        for w in started:
+            w.stop()
+
+
+def run_celery_job(monkeypatch, env: dict, job_name: str, partition: str = DAY):
+    """Create and execute a run of ``job_name`` of the workspace's code location (as the demo does): this process
+    is the run's orchestrator, the steps go to the workers."""
+    import dagster as dg
+
+    from songnodes_assets.demo_launch import code_location, run_job
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with dg.DagsterInstance.get() as instance, code_location(instance) as location:
+        return run_job(instance, location, job_name, partition)
+
+
+def step_workers(run_id: str) -> dict[str, str]:
+    """step key -> the celery worker that executed it (from the worker's engine event)."""
+    import dagster as dg
+
+    out = {}
+    with dg.DagsterInstance.get() as instance:
+        for record in instance.all_logs(run_id):
+            ev = record.dagster_event
+            if ev is not None and ev.is_engine_event and ev.step_key:
+                meta = ev.engine_event_data.metadata or {}
+                if "Celery worker" in meta:
+                    out[ev.step_key] = meta["Celery worker"].value
+    return out
+
+
+@pytest.mark.timeout(180)
+def test_demo_day_on_two_celery_workers(celery_home, tmp_path, monkeypatch):
+    from songnodes_assets.lib.catalog import table_counts
+
+    env, _home = celery_home
+    with demo_remotes() as remotes:
+        env = {**env, **remotes}
+        worker_env = {**os.environ, **env}
+        with workers(worker_env, tmp_path, ("crawlbuild", "crawl,build", 1), ("enrich", "enrich", 2)) as (wa, wb):
+            started = time.monotonic()
+            main = run_celery_job(monkeypatch, env, "songnodes_main_celery")
+            assert main.success, main.failures
+            main_s = time.monotonic() - started
+            gold = run_celery_job(monkeypatch, env, "songnodes_gold_celery")
+            assert gold.success, gold.failures
+            print(f"celery: main {main_s:.1f} s, main + gold {time.monotonic() - started:.1f} s")
+    ran = {**step_workers(main.run_id), **step_workers(gold.run_id)}
+    # every step on a worker, each on the worker of its queue
+    assert ran["bronze__raw_scrape_data"] == wa.name and ran["silver_tables"] == wa.name, ran
+    assert {ran[k] for k in ran if k.startswith("enrichment__")} == {wb.name}, ran
+    assert len([k for k in ran if k.startswith("enrichment__")]) == 6, ran
+    assert {ran[k] for k in ran if k.startswith("gold__")} == {wa.name} and len(ran) == 16, ran
+    # the same tables as the local demo
+    assert table_counts(env["SONGNODES_LAKEHOUSE_ROOT"]) == EXPECTED
+
+
+def test_queue_tags_and_executors(monkeypatch):
+    """Every op of the main and gold selections has the queue of its kind of work; the local jobs keep the
+    in-process executor and their pools; SONGNODES_EXECUTOR switches only the jobs that pin no executor."""
+    from songnodes_assets.definitions import build_definitions
+    from songnodes_assets.defs.scale import QUEUE_TAG
+
+    defs = build_definitions()
+    nodes = {j: {n.name: n.definition for n in defs.resolve_job_def(j).nodes_in_topological_order}
+             for j in ("songnodes_main", "songnodes_main_celery", "songnodes_gold_celery")}
+    queues = {name: op.tags[QUEUE_TAG] for name, op in nodes["songnodes_main"].items()}
+    assert queues == {"bronze__raw_scrape_data": "crawl", "silver_tables": "build",
+                      **{f"enrichment__{s}": "enrich" for s in ("musicbrainz", "spotify", "lastfm", "discogs",
+                                                                "getsongbpm", "acousticbrainz")}}
+    assert {op.tags[QUEUE_TAG] for op in nodes["songnodes_gold_celery"].values()} == {"build"}
+    assert nodes["songnodes_main"]["bronze__raw_scrape_data"].pool == "mixesdb"
+    assert nodes["songnodes_main"]["enrichment__spotify"].pool == "api_spotify"
+    assert set(nodes["songnodes_main"]) == set(nodes["songnodes_main_celery"])
+    assert {n: defs.resolve_job_def(n).executor_def.name for n in
+            ("songnodes_main", "songnodes_gold", "songnodes_main_celery", "songnodes_scrape")} == {
+        "songnodes_main": "in_process", "songnodes_gold": "in_process", "songnodes_main_celery": "songnodes_celery",
+        "songnodes_scrape": "multi_or_in_process_executor"}
+    monkeypatch.setenv("SONGNODES_EXECUTOR", "celery")
+    defs = build_definitions()
+    assert defs.resolve_job_def("songnodes_scrape").executor_def.name == "songnodes_celery"
+    assert defs.resolve_job_def("songnodes_main").executor_def.name == "in_process"
+    monkeypatch.setenv("SONGNODES_EXECUTOR", "dask")
+    with pytest.raises(ValueError, match="SONGNODES_EXECUTOR"):
+        build_definitions()
+
+
+def test_without_the_scale_extra_the_code_location_loads():
+    """dagster-celery is optional: without it the definitions load, and a celery run says what to install."""
+    code = ("import sys; sys.modules['dagster_celery'] = None\n"
+            "from songnodes_assets.definitions import defs\n"
+            "from songnodes_assets.defs import scale\n"
+            "defs.resolve_job_def('songnodes_main_celery')\n"
+            "try:\n    scale._celery_executor_class()\nexcept Exception as exc:\n    print(exc)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'pip install -e ".[scale]"' in res.stdout
+
+
+def test_deploy_instance_is_the_postgres_one_plus_celery_notes():
+    """deploy/celery/dagster.yaml: the same storage, pools and run monitoring as deploy/postgres (slots of killed
+    steps are freed), and no CeleryRunLauncher under the module that lacks it."""
+    import yaml
+
+    celery = yaml.safe_load((REPO / "deploy" / "celery" / "dagster.yaml").read_text())
+    pg = yaml.safe_load((REPO / "deploy" / "postgres" / "dagster.yaml").read_text())
+    for key in ("storage", "concurrency", "run_launcher", "run_monitoring"):
+        assert celery[key] == pg[key], key
+    assert celery["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
