@@ -183,6 +183,32 @@ def test_alert_sensor_sees_the_health_another_host_wrote(pg_url, tmp_path, monke
     assert not (tmp_path / "host_a_cache").exists() and not (tmp_path / "api_cache").exists()  # no local files
 
 
+def test_cached_answers_echoing_a_key_are_stored_redacted(pg_url, httpserver):
+    """The PostgreSQL cache holds what the SQLite one holds: the API client's redacted answer, no key."""
+    import json
+
+    from werkzeug import Response
+
+    from songnodes_assets.lib.enrich.api_client import ApiClient, RetryPolicy
+
+    _truncate(pg_url)
+    key = "planted-Key-4711"
+    httpserver.expect_request("/lastfm/2.0/").respond_with_handler(
+        lambda r: Response(json.dumps({"echo": r.url, "message": f"you sent api_key={r.args['api_key']}"}),
+                           content_type="application/json"))
+    with open_state(pg_url, "/nonexistent") as state:
+        client = ApiClient("lastfm", httpserver.url_for("/lastfm"), limiter=state.limiter("lastfm", 0),
+                           cache=state.cache(), health=state.health(), user_agent="SongNodesTest/1",
+                           secrets=(key,), policy=RetryPolicy(max_tries=1))
+        first = client.get_json("/2.0/", {"method": "track.getInfo", "api_key": key}, ttl_for=lambda s, b: 60)
+        again = client.get_json("/2.0/", {"method": "track.getInfo", "api_key": key}, ttl_for=lambda s, b: 60)
+        dump = state.run(lambda cur: [cur.execute(f"SELECT * FROM songnodes_state.{t}") or cur.fetchall()
+                                      for t in ("slots", "responses", "health")])
+    assert key in httpserver.log[0][0].url and again.from_cache and again.data == first.data
+    assert "***" in json.dumps(first.data) and len(dump[1]) == 1
+    assert key.lower() not in repr(dump).lower()
+
+
 # ---- the setting ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["postgresql://songnodes@db.internal:5433/songnodes",
@@ -341,7 +367,7 @@ def test_two_worker_processes_on_postgresql_hold_the_quota_together(apis, pg_url
               f"median gap {sorted(gaps)[len(gaps) // 2] * 1000:.1f} ms, worker switches {switches}, {stats}")
     assert len(times) == 2 * n and [s[1] for s in stats] == [n, n]
     assert switches >= n // 2  # they ran at the same time, taking turns: the limiter did the spacing
-    assert min(gaps) >= interval - 0.015, gaps  # 15 ms: the server's own timestamping jitter on 2 busy cores
+    assert min(gaps) >= interval - 0.025, gaps  # 25 ms: the fake server's own timestamping jitter on busy cores
     assert 0.8 / interval <= rate <= 1.0 / interval
     with open_state(pg_url, tmp_path / "host2") as host2:
         assert host2.cache().count("musicbrainz") == 2 * n  # every answer shared; a third host would not ask
