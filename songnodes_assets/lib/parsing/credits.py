@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -21,11 +22,11 @@ DEFAULT_PROTECTED_NAMES = (
 
 # Separators between co-primary artists. " vs. " is a collaboration credit here (a mashup is
 # recognised from the *title*, see line.py). "and" is deliberately absent ("2000 and One").
-_COARTIST_SPLIT_RE = re.compile(
+COARTIST_SPLIT_RE = re.compile(
     r"\s+(?:&|\+|x|X|×|vs\.?|Vs\.?|VS\.?)\s+|\s*,\s*|\s+/\s+"
 )
 _LEADING_MARKER_RE = re.compile(r"^(?:\s*\[\s*[0-9?][0-9?:.]*\s*\]|\s*\d{1,3}[.)]\s|\s*\d{1,3}:\d{2}\s)+")
-_FEAT_RE = re.compile(r"\s+(?:\(|\[)?\b(?:feat\.?|ft\.?|featuring|Feat\.?|Ft\.?|FEAT\.?|FT\.?)\s+", re.IGNORECASE)
+FEAT_RE = re.compile(r"\s+(?:\(|\[)?\b(?:feat\.?|ft\.?|featuring|Feat\.?|Ft\.?|FEAT\.?|FT\.?)\s+", re.IGNORECASE)
 _FEAT_GROUP_RE = re.compile(r"^(?:feat\.?|ft\.?|featuring|with)\s+(.+)$", re.IGNORECASE)
 _PAREN_GROUP_RE = re.compile(r"\s*\(([^()]*)\)")
 _B2B_RE = re.compile(r"\s+b[23]b\s+|\s+back\s*to\s*back\s+|\s+pres(?:ents|\.)\s+", re.IGNORECASE)
@@ -56,12 +57,28 @@ def is_placeholder_text(text: str | None) -> bool:
     return text is None or not text.strip() or bool(PLACEHOLDER_RE.match(text.strip()))
 
 
+def _lower_in_place(text: str) -> str:
+    """text.lower() with every character kept at its index ("İ".lower() is two characters, which would shift
+    every position found in the lowered text)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+
+
+@functools.lru_cache(maxsize=64)
+def _longest_first(protected: tuple[str, ...]) -> tuple[tuple[int, str, str], ...]:
+    return tuple((i, name, _lower_in_place(name)) for i, name in enumerate(sorted(protected, key=len, reverse=True)))
+
+
 def _protect(text: str, protected: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     """Swap protected names for opaque tokens so the splitter cannot cut them."""
     mapping: dict[str, str] = {}
-    low = text.lower()
-    for i, name in enumerate(sorted(protected, key=len, reverse=True)):
-        start = low.find(name.lower())
+    low = _lower_in_place(text)
+    for i, name, name_low in _longest_first(protected):
+        if name_low not in low:
+            continue
+        start = low.find(name_low)
         while start != -1:
             end = start + len(name)
             before_ok = start == 0 or not text[start - 1].isalnum()
@@ -70,10 +87,10 @@ def _protect(text: str, protected: tuple[str, ...]) -> tuple[str, dict[str, str]
                 token = f"\uE000{i}\uE001"
                 mapping[token] = text[start:end]
                 text = text[:start] + token + text[end:]
-                low = text.lower()
-                start = low.find(name.lower(), start + len(token))
+                low = _lower_in_place(text)
+                start = low.find(name_low, start + len(token))
             else:
-                start = low.find(name.lower(), end)
+                start = low.find(name_low, end)
     return text, mapping
 
 
@@ -81,8 +98,12 @@ def split_artists(text: str | None, protected: tuple[str, ...] = DEFAULT_PROTECT
     """Split a credit into co-primary artists: "A & B", "A, B", "A x B", "A + B", "A vs. B"."""
     if not text or not text.strip():
         return []
-    work, mapping = _protect(collapse_ws(text), protected)
-    parts = _COARTIST_SPLIT_RE.split(work)
+    work = collapse_ws(text)
+    if not COARTIST_SPLIT_RE.search(work):  # one name: protecting names would change nothing
+        part = _LEADING_MARKER_RE.sub("", work).strip(" ,;") if work[0] in "[ 0123456789" else work.strip(" ,;")
+        return [part] if part else []
+    work, mapping = _protect(work, protected)
+    parts = COARTIST_SPLIT_RE.split(work)
     out: list[str] = []
     for part in parts:
         for token, original in mapping.items():
@@ -192,11 +213,11 @@ def split_title_descriptors(title: str, protected: tuple[str, ...] = DEFAULT_PRO
     base = collapse_ws("".join(base_parts))
     full = collapse_ws("".join(full_parts))
     # Unbracketed "Title feat. X"
-    fm = _FEAT_RE.search(base)
+    fm = FEAT_RE.search(base)
     if fm:
         acc.featured.extend(a for a in split_artists(base[fm.end():].rstrip(")]"), protected) if a not in acc.featured)
         base = base[:fm.start()].strip()
-        fm2 = _FEAT_RE.search(full)
+        fm2 = FEAT_RE.search(full)
         if fm2:
             tail = full[fm2.end():]
             keep = tail[tail.find("("):] if "(" in tail else ""
@@ -217,7 +238,7 @@ def split_artist_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTE
         return m.group(0)
 
     text = _PAREN_GROUP_RE.sub(_paren, text).strip()
-    fm = _FEAT_RE.search(text)
+    fm = FEAT_RE.search(text)
     if fm:
         featured.extend(split_artists(text[fm.end():].rstrip(")]"), protected))
         text = text[: fm.start()].strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -53,6 +54,11 @@ def parse_cue_value(raw: str) -> Cue:
     return Cue(raw, seconds, True)
 
 
+_MARKER_STARTS = frozenset("[0123456789")
+# Cue bodies are a small set ("012", "1:02:30", "??"); a Cue is immutable, so equal bodies share one.
+_cue_value = functools.lru_cache(maxsize=65_536)(parse_cue_value)
+
+
 def take_leading_markers(text: str) -> tuple[str, Cue | None, int | None]:
     """Strip cue and position markers from the front of a line, in any order.
 
@@ -61,9 +67,11 @@ def take_leading_markers(text: str) -> tuple[str, Cue | None, int | None]:
     cue: Cue | None = None
     position: int | None = None
     for _ in range(3):
+        if text.lstrip()[:1] not in _MARKER_STARTS:  # every marker starts with "[" or a digit
+            break
         m = CUE_RE.match(text)
         if m and cue is None:
-            cue = parse_cue_value(m.group(1))
+            cue = _cue_value(m.group(1))
             text = text[m.end():]
             continue
         m = POSITION_RE.match(text) or POSITION_DASH_RE.match(text)
@@ -73,7 +81,7 @@ def take_leading_markers(text: str) -> tuple[str, Cue | None, int | None]:
             continue
         m = BARE_TIME_RE.match(text)
         if m and cue is None:
-            cue = parse_cue_value(m.group(1))
+            cue = _cue_value(m.group(1))
             text = text[m.end():]
             continue
         break

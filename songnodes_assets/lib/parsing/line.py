@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from ..ids import make_track_id, mashup_track_id
 from .credits import (
+    COARTIST_SPLIT_RE,
     DEFAULT_PROTECTED_NAMES,
+    FEAT_RE,
     is_placeholder_text,
     split_artist_credit,
     split_title_descriptors,
@@ -16,9 +18,11 @@ from .text import collapse_ws, normalize_dashes
 
 GAP_RE = re.compile(r"^(?:\.{2,}|…+|-{2,}|\.\s\.\s\.)$")
 _TRAILING_NOISE_RE = re.compile(r"\s+(?:!+|\*+|\?!+)$")
-_LABEL_RE = re.compile(r"\s*\[([^\[\]]*)\]\s*$")
-_LABEL_MISMATCH_RE = re.compile(r"\s*\(([^()\[\]]*)\]\s*$")  # "(Label]" typo seen on MixesDB
-_LABEL_UNCLOSED_RE = re.compile(r"\s*\[([^\[\]]+)$")
+# No leading \s* on the three label shapes: each matches at one place only, and the callers strip the
+# text before it, so the result is the same and the search skips to a bracket instead of trying every space.
+_LABEL_RE = re.compile(r"\[([^\[\]]*)\]\s*$")
+_LABEL_MISMATCH_RE = re.compile(r"\(([^()\[\]]*)\]\s*$")  # "(Label]" typo seen on MixesDB
+_LABEL_UNCLOSED_RE = re.compile(r"\[([^\[\]]+)$")
 _CATNO_TOKEN_RE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.\-]{1,14}$")
 # The same three label shapes the silver contract refuses at the end of a title.
 LABEL_TAIL_RE = re.compile(r"(?:\[[^\[\]]*\]\s*|\([^()\[\]]*\]\s*|\[[^\[\]]+)$")
@@ -27,7 +31,7 @@ _VS_RE = re.compile(r"\s+(?:vs\.?|Vs\.?|VS\.?)\s+")
 SEPARATOR = " - "
 
 
-@dataclass
+@dataclass(slots=True)
 class Credit:
     """What one line (or one mashup component) says about a track."""
 
@@ -79,6 +83,8 @@ def take_label(text: str) -> tuple[str, str | None, str | None]:
     labels: list[str] = []
     catno: str | None = None
     for _ in range(5):
+        if not LABEL_TAIL_RE.search(text):
+            break  # none of the three shapes ends the text
         for rx in (_LABEL_RE, _LABEL_MISMATCH_RE, _LABEL_UNCLOSED_RE):
             m = rx.search(text)
             if m and text[: m.start()].strip():
@@ -98,16 +104,29 @@ def take_label(text: str) -> tuple[str, str | None, str | None]:
     return text, "; ".join(labels) or None, catno
 
 
+def _drop_dangling_open(text: str) -> str:
+    """_DANGLING_OPEN_RE.sub("", text) without trying the pattern at every position."""
+    tail = text.rstrip()
+    end = len(tail)
+    while end and tail[end - 1] in "[(":
+        end -= 1
+    return text if end == len(tail) else tail[:end].rstrip()
+
+
 def _clean_tail(text: str) -> tuple[str, str | None, str | None]:
     """Strip label groups and dangling open brackets from the end until nothing changes."""
+    if "[" not in text and "]" not in text and not text.rstrip().endswith("("):
+        return text, None, None  # no label shape and no dangling bracket can match
     label = catno = None
     for _ in range(6):
-        cleaned = _DANGLING_OPEN_RE.sub("", text) if text.strip() not in ("[", "(") else text
+        cleaned = _drop_dangling_open(text) if text.strip() not in ("[", "(") else text
         cleaned, lab, cat = take_label(cleaned)
         label, catno = label or lab, catno or cat
         if cleaned == text:
             break
         text = cleaned
+        if "[" not in text and "]" not in text and not text.rstrip().endswith("("):
+            break  # the next pass could change nothing
     return text, label, catno
 
 
@@ -131,14 +150,21 @@ def _finish(credit: Credit) -> Credit:
     return credit
 
 
-def parse_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES, allow_mashup: bool = True) -> Credit:
-    """Parse "Artist - Title (Remix) [Label - Cat]" text. Every input gets an outcome."""
+def parse_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES, allow_mashup: bool = True,
+                 fast: bool = True) -> Credit:
+    """Parse "Artist - Title (Remix) [Label - Cat]" text. Every input gets an outcome. ``fast=False`` never
+    takes the shortcut for the dominant shape (a differential test holds both paths equal)."""
     text = normalize_dashes(text)
     if not text:
         return Credit(outcome="empty")
-    if GAP_RE.match(text):
+    if text[0] in ".…-" and GAP_RE.match(text):
         return Credit(outcome="gap")
-    text, label, catno = _clean_tail(_TRAILING_NOISE_RE.sub("", text))
+    if text[-1] in "!*":
+        text = _TRAILING_NOISE_RE.sub("", text)
+    text, label, catno = _clean_tail(text)
+    simple = _simple_credit(text, label, catno) if fast else None
+    if simple is not None:
+        return simple
     if not text or is_placeholder_text(text):
         return Credit(outcome="placeholder", label=label, catalog_number=catno)
     if SEPARATOR not in text:
@@ -168,7 +194,7 @@ def parse_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES
         if f not in featured:
             featured.append(f)
     if base and not any(ch.isalnum() for ch in base):
-        base = None  # a title of punctuation only ("[", "-") names nothing: treated as unknown
+        base = ""  # a title of punctuation only ("[", "-") names nothing: treated as unknown
     credit = Credit(
         outcome="identified",
         artists=artists,
@@ -183,6 +209,31 @@ def parse_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES
         is_mashup=desc.is_mashup,
     )
     return _finish(credit)
+
+
+
+
+def _simple_credit(text: str, label: str | None, catno: str | None) -> Credit | None:
+    """The dominant shape, "Artist - Title" with its label already taken: one artist, no featured
+    artist, no descriptor group, no mashup. Returns exactly what the full path returns for such text
+    (a differential test holds the two equal), or None when the text needs the full path."""
+    if SEPARATOR not in text or "(" in text or ")" in text or "[" in text or "]" in text:
+        return None
+    low = text.lower()
+    if ("ft" in low or "feat" in low) and FEAT_RE.search(text) or "vs" in low and _VS_RE.search(text):
+        return None
+    artist, title = text.split(SEPARATOR, 1)
+    artist, title = artist.strip(), title.strip()
+    if not artist or not title or not artist[0].isalpha() or COARTIST_SPLIT_RE.search(artist):
+        return None
+    artist = artist.strip(" ,;")
+    if not artist or is_placeholder_text(artist) or is_placeholder_text(title):
+        return None
+    if not any(ch.isalnum() for ch in title):
+        return None
+    artists = [artist]
+    return Credit(outcome="identified", artists=artists, title=title, title_full=title, label=label,
+                  catalog_number=catno, track_id=make_track_id(artists, title, (), (), False))
 
 
 def _parse_mashup(artist_text: str, title_text: str, protected: tuple[str, ...]) -> Credit | None:
@@ -217,7 +268,7 @@ def _parse_mashup(artist_text: str, title_text: str, protected: tuple[str, ...])
         outcome="identified",
         artists=artists,
         featured=featured,
-        title=" vs. ".join(c.title for c in components) if all(c.is_identified for c in components) else None,
+        title=" vs. ".join(c.title or "" for c in components) if all(c.is_identified for c in components) else None,
         title_full=full,
         remixers=container_desc.remixers if container_desc.is_mashup else [],
         variants=["mashup"],

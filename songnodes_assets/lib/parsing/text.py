@@ -24,6 +24,9 @@ _COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _TAG_RE = re.compile(r"</?[a-zA-Z][^<>]*>")
 _BOLD_PREFIX_RE = re.compile(r"^'''(.+?)'''\s*")
 _ITALIC_WRAP_RE = re.compile(r"^''(?!')(.*?)''$")
+# Every rule of strip_wiki_markup needs one of these: "<" (comments, refs, tags), "{{" (templates),
+# "[[" (links), "//" (external links), "&" (entities), "''" (bold, italic).
+_MARKUP_TRIGGER_RE = re.compile(r"<|\{\{|\[\[|//|&|''")
 
 # Letters that NFKD does not decompose but that people write without the accent.
 _FOLD_TABLE = str.maketrans(
@@ -43,10 +46,12 @@ def normalize_dashes(text: str) -> str:
     """Turn en/em dashes into " - "; when the line has no separator at all, a one-sided hyphen
     ("Artist -Title", "Artist- Title") is taken as the separator. Hyphens elsewhere ("rm -rf",
     "Jay-Z", "--") are left alone."""
-    text = _WS_RE.sub(" ", _DASH_RE.sub(" - ", text)).strip()
-    if " - " not in text:
-        text = _ONE_SIDED_DASH_RE.sub(" - ", text, count=1)
-    return _WS_RE.sub(" ", text).strip()
+    if not text.isascii():  # the dash characters are all outside ASCII
+        text = _DASH_RE.sub(" - ", text)
+    text = " ".join(text.split())
+    if " - " not in text and "-" in text:
+        text = " ".join(_ONE_SIDED_DASH_RE.sub(" - ", text, count=1).split())
+    return text
 
 
 def strip_wiki_markup(text: str) -> tuple[str, dict[str, str]]:
@@ -56,6 +61,8 @@ def strip_wiki_markup(text: str) -> tuple[str, dict[str, str]]:
     was italic, MixesDB's mark for an unsure entry), ``external_url`` (unwrapped ``[https://… text]``).
     """
     notes: dict[str, str] = {}
+    if not _MARKUP_TRIGGER_RE.search(text):  # nothing any rule below would change (most lines)
+        return text.strip(), notes
     text = _COMMENT_RE.sub("", text)
     text = _REF_RE.sub("", text)
     for _ in range(3):  # nested templates
@@ -83,12 +90,39 @@ def strip_wiki_markup(text: str) -> tuple[str, dict[str, str]]:
 
 
 def collapse_ws(text: str) -> str:
-    return _WS_RE.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split and the regex \s agree on what whitespace is
+
+
+def _ascii_fold_table() -> dict[int, str]:
+    """fold() for an ASCII character: letters lower-cased, digits kept, whitespace and "-_/" -> space,
+    "&" -> " and ", anything else dropped (NFKC/NFKD and the accent table change no ASCII character)."""
+    table: dict[int, str] = {}
+    for code in range(128):
+        ch = chr(code)
+        if ch.isalnum():
+            table[code] = ch.lower()
+        elif ch.isspace() or ch in "-_/":
+            table[code] = " "
+        elif ch == "&":
+            table[code] = " and "
+        else:
+            table[code] = ""
+    return table
+
+
+_ASCII_FOLD = _ascii_fold_table()
 
 
 @functools.lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Identity form of a name: NFKC, accents folded, lower-cased, punctuation dropped."""
+    if text.isascii():
+        return " ".join(text.translate(_ASCII_FOLD).split())
+    return fold_unicode(text)
+
+
+def fold_unicode(text: str) -> str:
+    """fold() by its definition, for any text (fold takes a shortcut for ASCII text)."""
     text = unicodedata.normalize("NFKC", text).translate(_FOLD_TABLE)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))

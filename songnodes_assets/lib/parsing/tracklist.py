@@ -24,6 +24,7 @@ _LIST_MARKER_RE = re.compile(r"^\s*[#*:]+\s*")
 _SECTION_RE = re.compile(r"^\s*;\s*(.*?)\s*$")
 _HEADING_RE = re.compile(r"^\s*(={2,6})\s*(.*?)\s*\1\s*$")
 _SKIP_RE = re.compile(r"^\s*(?:</?list[^>]*>|\{\||\|\}|\|-|\{\{[^{}]*\}\}|__\w+__)\s*$", re.IGNORECASE)
+_SPECIAL_STARTS = frozenset("<{|_;=")  # first characters _SKIP_RE, _SECTION_RE and _HEADING_RE can match
 _CONTINUATION_RE = re.compile(r"^(?:w/|\+)\s+", re.IGNORECASE)
 
 
@@ -123,27 +124,32 @@ class _Builder:
             rest, cue2, _ = take_leading_markers(body[cont.end():])
             body = body[: cont.end()] + rest
             cue = cue or cue2
-        common = dict(raw_line=text.strip(), cue_raw=cue.raw if cue else None,
-                      cue_seconds=cue.seconds if cue else None, cue_valid=cue.valid if cue else None,
-                      section=self.section, section_index=self.section_index)
         if cont and self.last_top is not None and self.last_top.entry_type not in {"gap", "empty"}:
+            common = dict(raw_line=text.strip(), cue_raw=cue.raw if cue else None,
+                          cue_seconds=cue.seconds if cue else None, cue_valid=cue.valid if cue else None,
+                          section=self.section, section_index=self.section_index)
             self._component(line_no, parse_credit(body[cont.end():], self.protected, allow_mashup=False), common)
             return
         if cont:
             body = body[cont.end():]
         credit = parse_credit(body, self.protected)
         self.position += 1
-        entry = _entry_from_credit(credit, line_no=line_no, position=self.position,
-                                   entry_type="mashup" if credit.components else _TYPE_BY_OUTCOME[credit.outcome],
-                                   **common)
-        entry.is_uncertain = "italic" in notes
-        if notes.get("bold_prefix"):
-            entry.note = f"prefix: {notes['bold_prefix']}"
+        raw_line = text.strip()
+        note = f"prefix: {notes['bold_prefix']}" if notes.get("bold_prefix") else credit.note
+        entry = Entry(line_no, self.position, self.section, self.section_index,
+                      "mashup" if credit.components else _TYPE_BY_OUTCOME[credit.outcome], credit.outcome,
+                      raw_line, cue.raw if cue else None, cue.seconds if cue else None, cue.valid if cue else None,
+                      list(credit.artists), list(credit.featured), credit.title, credit.title_full,
+                      list(credit.remixers), credit.version, credit.label, credit.catalog_number,
+                      credit.outcome == "identified", credit.is_mashup, "italic" in notes, None, None,
+                      credit.track_id, note)
         self.entries.append(entry)
         self.last_top = entry
         self.last_top_index = len(self.entries) - 1
         if credit.components:
             self.container_credits[line_no] = list(credit.components)
+            common = dict(raw_line=raw_line, cue_raw=entry.cue_raw, cue_seconds=entry.cue_seconds,
+                          cue_valid=entry.cue_valid, section=self.section, section_index=self.section_index)
             for i, comp in enumerate(credit.components):
                 self.entries.append(_entry_from_credit(comp, line_no=line_no, position=self.position,
                                                        entry_type="component", component_of=line_no,
@@ -188,7 +194,7 @@ class _Builder:
                         artists.append(a)
             top.artists = artists
             identified = all(c.is_identified for c in comps)
-            top.title = " vs. ".join(c.title for c in comps) if identified else None
+            top.title = " vs. ".join(c.title or "" for c in comps) if identified else None
             top.is_identified = identified
             top.outcome = "identified" if identified else "placeholder"
             top.track_id = mashup_track_id([c.track_id for c in comps if c.track_id]) if identified else None
@@ -207,15 +213,18 @@ def parse_tracklist(lines: Iterable[str] | Iterable[tuple[int, str]] | str, firs
         if raw is None:
             continue
         stripped = raw.strip()
-        if not stripped or _SKIP_RE.match(stripped):
+        if not stripped:
             continue
-        m = _SECTION_RE.match(stripped)
-        if m:
-            b.heading(strip_wiki_markup(m.group(1))[0])
-            continue
-        m = _HEADING_RE.match(stripped)
-        if m:
-            b.heading(strip_wiki_markup(m.group(2))[0])
-            continue
+        if stripped[0] in _SPECIAL_STARTS:  # skipped markup, ";Section" and "== Heading ==" start so
+            if _SKIP_RE.match(stripped):
+                continue
+            m = _SECTION_RE.match(stripped)
+            if m:
+                b.heading(strip_wiki_markup(m.group(1))[0])
+                continue
+            m = _HEADING_RE.match(stripped)
+            if m:
+                b.heading(strip_wiki_markup(m.group(2))[0])
+                continue
         b.line(line_no, raw)
     return b.finish()
