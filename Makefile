@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test ui validate bench clean
+.PHONY: install demo test ui validate bench compile clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ validate: install
 ui: install
 	mkdir -p .songnodes/dagster_home
 	DAGSTER_HOME=$(CURDIR)/.songnodes/dagster_home $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+compile: install
+	$(BIN)/pip install -q -e ".[compile]"
+	$(BIN)/python scripts/compile_parser.py
 
 bench: install
 	$(BIN)/python scripts/bench_parse.py --lines 1000000

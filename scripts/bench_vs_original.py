@@ -5,7 +5,8 @@ never part of this repository; put those two files in a scratch folder and point
 
     git -C <mirror of zvirb/songnodes> show HEAD:scrapers/spiders/utils.py > /tmp/orig/orig_utils.py
     git -C <mirror of zvirb/songnodes> show HEAD:scrapers/track_id_generator.py > /tmp/orig/track_id_generator.py
-    taskset -c 0 .venv/bin/python scripts/bench_vs_original.py --original /tmp/orig
+    taskset -c 0 .venv/bin/python scripts/bench_vs_original.py --original /tmp/orig [--unique-names]
+    # our parser as built by `make compile` is used when present; SONGNODES_COMPILED_PARSER=0 measures pure Python
 
 Input: every tracklist line of ../shared/corpus/mixesdb (the lines silver parses out of the wikitext
 pages and the reconstructed tracklists), repeated to --lines. Each side does its whole per-line job:
@@ -112,6 +113,9 @@ def main() -> int:
     ap.add_argument("--unique-names", action="store_true")
     args = ap.parse_args()
     parse, make_id = load_original(args.original)
+    from songnodes_assets.lib.parsing import compiled
+
+    print("our parser:", "compiled (mypyc, make compile)" if compiled.in_use() else "pure Python")
     pages = build_input(args.lines, args.unique_names)
     total = sum(len(p) for p in pages)
     best = {"ours": float("inf"), "original": float("inf")}
