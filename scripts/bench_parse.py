@@ -3,10 +3,12 @@
     python scripts/bench_parse.py --lines 1000000
 
 Generates MixesDB-style tracklists (cues, labels, remixes, versions, feat., placeholders, gaps,
-sections, w/ mashups) in pages of ~40 lines, then reports
+sections, w/ mashups) in pages of ~40 lines -- by default with a Zipf-like track popularity over a long tail of
+unique names (--names small: the old 2 000 artists / 5 000 titles) -- then reports
   1. parse throughput (lines/s) of ``parse_tracklist`` alone;
-  2. the silver build (bronze rows -> four validated tables written as parquet): wall time and peak RSS,
-     measured in a child process so the generator's memory is not counted.
+  2. the silver asset itself, materialised by Dagster on the bronze partition (streamed read, parse, frames,
+     contracts, blocking checks, staged write of the five tables): wall time and peak RSS, measured in a child
+     process so the generator's memory is not counted.
 """
 
 from __future__ import annotations
@@ -94,14 +96,65 @@ def gen_pages(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
     return pages
 
 
+def gen_pages_zipf(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
+    """Pages whose tracks follow a Zipf-like popularity over a catalogue of about n_lines / 3 tracks by about
+    n_lines / 8 artists, most of them seen once or twice (realistic: a few anthems, a long tail), in the line
+    shapes of gen_pages; category lines in every body (silver leaves them out of the tracklist)."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    nprng = np.random.default_rng(seed)
+    n_tracks, n_artists = max(n_lines // 3, 100), max(n_lines // 8, 50)
+    artists = [f"{rng.choice(FIRST)} {rng.choice(LAST)}{'' if i < 500 else f' {i:x}'}" for i in range(n_artists)]
+    titles = [" ".join(rng.sample(WORDS, rng.randint(1, 3))) + ("" if i < 2000 else f" {i}") for i in range(n_tracks)]
+    track_artist = nprng.zipf(1.3, n_tracks) % n_artists
+    picks = iter(nprng.zipf(1.15, n_lines + 1000) % n_tracks)
+    pages: list[tuple[str, str]] = []
+    written = page_no = 0
+    while written < n_lines:
+        page_no += 1
+        n = min(rng.randint(25, 55), n_lines - written)
+        lines = []
+        for i in range(n):
+            r = rng.random()
+            cue = f"[{i * 3:03d}] " if rng.random() < 0.7 else ("[??] " if rng.random() < 0.5 else "")
+            t = int(next(picks))
+            a, title = artists[int(track_artist[t])], titles[t]
+            if r < 0.06:
+                lines.append(f"{cue}?")
+            elif r < 0.09:
+                lines.append("...")
+            elif r < 0.11:
+                lines.append(f";Part {i // 20 + 1}")
+            elif r < 0.13:
+                lines.append(f"w/ {a} - {title}")
+            elif r < 0.16:
+                lines.append(f"{cue}{a} - ID")
+            else:
+                extra = f" ({rng.choice(artists)} Remix)" if t % 4 == 0 else ""
+                extra += " (Extended Mix)" if rng.random() < 0.2 else ""
+                feat = f" feat. {artists[(t * 7) % n_artists]}" if t % 12 == 1 else ""
+                co = f" & {artists[(t * 13) % n_artists]}" if t % 8 == 2 else ""
+                label = f" [{LABELS[t % len(LABELS)]}]" if t % 5 < 3 else ""
+                lines.append(f"{cue}{a}{co}{feat} - {title}{extra}{label}")
+        written += n
+        title = f"2024-{1 + page_no % 12:02d}-{1 + page_no % 28:02d} - {rng.choice(artists)} - Bench Mix {page_no}"
+        body = "== Tracklist ==\n\n" + "\n".join(f"# {ln}" if not ln.startswith((";", "w/", "...")) else ln
+                                                  for ln in lines) + "\n\n[[Category:Techno]]\n[[Category:Live]]\n"
+        pages.append((title, body))
+    return pages
+
+
 def bench_parse(pages) -> dict:
+    """parse_tracklist over each page's tracklist section, cut out as silver does (category lines excluded)."""
+    from songnodes_assets.lib.parsing.mixesdb_page import parse_wikitext
     from songnodes_assets.lib.parsing.tracklist import parse_tracklist
 
-    bodies = [b.splitlines() for _, b in pages]
-    n_lines = sum(len(b) - 4 for b in bodies)  # minus heading/blank/category lines
+    sections = [parse_wikitext(body, title).tracklist_lines for title, body in pages]
+    n_lines = sum(1 for lines in sections for _, text in lines if text.strip())
     t0 = time.perf_counter()
     n_entries = 0
-    for lines in bodies:
+    for lines in sections:
         n_entries += len(parse_tracklist(lines))
     secs = time.perf_counter() - t0
     return {"tracklist_lines": n_lines, "entries": n_entries, "parse_seconds": round(secs, 2),
@@ -123,6 +176,32 @@ def write_bronze(pages, path: Path) -> None:
                      "body": data, "body_bytes": len(data), "error_kind": None, "error": None, "attempts": 1,
                      "elapsed_ms": 1, "fetcher_version": "bench", "run_id": "bench"})
     Lakehouse(path).write(BRONZE_RAW, BRONZE_RAW.conform(rows), "2024-05-01", file_name="run-bench.parquet")
+
+
+def silver_asset_child(root: str) -> None:
+    """Runs in a child process: the silver asset itself, materialised by Dagster (streamed bronze read, parse,
+    frames, contracts, the blocking checks, staged write and publish of the five tables)."""
+    import dagster as dg
+
+    from songnodes_assets.defs.resources import resources_from_settings
+    from songnodes_assets.defs.silver.tables import silver_tables
+    from songnodes_assets.settings import Settings
+
+    os.environ["SONGNODES_LAKEHOUSE_ROOT"] = root
+    resources = resources_from_settings(Settings.from_env())
+    t0 = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        res = dg.materialize([silver_tables], instance=instance, partition_key="2024-05-01", resources=resources,
+                             raise_on_error=False)
+    secs = time.perf_counter() - t0
+    md = {m.asset_key.to_user_string(): m.metadata.get("row_count") for m in res.asset_materializations_for_node(
+        "silver_tables")}
+    checks = [e.event_specific_data for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    print(json.dumps({
+        "success": res.success, "rows": {k: getattr(v, "value", v) for k, v in md.items()},
+        "checks_passed": sum(c.passed for c in checks), "checks": len(checks),
+        "silver_asset_s": round(secs, 2), "peak_rss_mb": peak_rss_mb(),
+    }))
 
 
 def silver_child(root: str) -> None:
@@ -155,16 +234,25 @@ def silver_child(root: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--names", choices=["zipf", "small"], default="zipf",
+                    help="zipf: a long tail of unique names (default); small: 2 000 artists / 5 000 titles")
     ap.add_argument("--silver-child", help=argparse.SUPPRESS)
+    ap.add_argument("--silver-asset-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.silver_child:
         silver_child(args.silver_child)
         return 0
+    if args.silver_asset_child:
+        silver_asset_child(args.silver_asset_child)
+        return 0
+    from songnodes_assets.lib.parsing import compiled
+
+    print("parser:", "compiled (mypyc)" if compiled.in_use() else "pure Python", flush=True)
     t0 = time.perf_counter()
-    pages = gen_pages(args.lines)
+    pages = gen_pages_zipf(args.lines) if args.names == "zipf" else gen_pages(args.lines)
     print(f"generated {len(pages)} pages / {args.lines} lines in {time.perf_counter() - t0:.1f}s", flush=True)
     print("parse:", json.dumps(bench_parse(pages)), flush=True)
-    return silver_in_child(pages, [__file__, "--silver-child"])
+    return silver_in_child(pages, [__file__, "--silver-asset-child"])
 
 
 def silver_in_child(pages, command: list[str]) -> int:

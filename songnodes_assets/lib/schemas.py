@@ -29,6 +29,15 @@ def _is_str_list(value) -> bool:
     return isinstance(value, list) and all(isinstance(x, str) for x in value)
 
 
+def _as_lists(values) -> np.ndarray:
+    """Each value as a list (tuples and arrays converted, anything else []); a list is kept as it is, not
+    copied (a day of silver has a million of them)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v if type(v) is list else list(v) if isinstance(v, (list, tuple, np.ndarray)) else []
+    return out
+
+
 _PANDERA = {
     "str": lambda c: pa.Column(pd.StringDtype(), nullable=c.nullable),
     "int": lambda c: pa.Column(pd.Int64Dtype(), nullable=c.nullable),
@@ -101,7 +110,7 @@ class TableSpec:
             elif c.kind == "ts":
                 df[c.name] = pd.to_datetime(df[c.name], utc=True)
             elif c.kind == "list":
-                df[c.name] = df[c.name].map(lambda v: list(v) if isinstance(v, (list, tuple, np.ndarray)) else [])
+                df[c.name] = pd.Series(_as_lists(df[c.name]), index=df.index, dtype=object)
         return df
 
     def sql_empty_select(self) -> str:
