@@ -101,8 +101,8 @@ def celery_home(tmp_path, rabbit_vhost, redis_db):
 
 @contextlib.contextmanager
 def demo_remotes(**intervals):
-    """The sample site and the fake APIs on 127.0.0.1, and the variables pointing every client at them (as
-    `songnodes demo` sets them)."""
+    """(variables pointing every client at them, the fake APIs): the sample site and the fake APIs on
+    127.0.0.1, with the settings `songnodes demo` uses (per-source request intervals may be raised)."""
     from songnodes_assets.lib.enrich.sources import SOURCES
     from songnodes_assets.sample_site.fake_apis import FakeApis
     from songnodes_assets.sample_site.server import SampleSite
@@ -114,7 +114,7 @@ def demo_remotes(**intervals):
                "SONGNODES_MIN_INTERVAL_S": "0.05", "SONGNODES_JITTER_S": "0.05", **apis.env()}
         for source in SOURCES:
             env[f"SONGNODES_{source.upper()}_MIN_INTERVAL_S"] = intervals.get(source, "0.01")
-        yield env
+        yield env, apis
 
 
 class Worker:
@@ -157,6 +157,11 @@ def workers(env: dict, tmp_path: Path, *specs):
         for w in started:
             w.wait_ready(deadline)
         yield started
+    except BaseException:
+        for w in started:  # what the workers said, for the failure report
+            print(f"---- worker {w.name} (last lines)\n" + "\n".join(
+                line for line in w.text().splitlines()[-60:] if "WARNING/ForkPoolWorker" not in line))
+        raise
     finally:
         for w in started:
             w.stop()
@@ -195,7 +200,7 @@ def test_demo_day_on_two_celery_workers(celery_home, tmp_path, monkeypatch):
     from songnodes_assets.lib.catalog import table_counts
 
     env, _home = celery_home
-    with demo_remotes() as remotes:
+    with demo_remotes() as (remotes, _apis):
         env = {**env, **remotes}
         worker_env = {**os.environ, **env}
         with workers(worker_env, tmp_path, ("crawlbuild", "crawl,build", 1), ("enrich", "enrich", 2)) as (wa, wb):
@@ -268,3 +273,76 @@ def test_deploy_instance_is_the_postgres_one_plus_celery_notes():
     for key in ("storage", "concurrency", "run_launcher", "run_monitoring"):
         assert celery[key] == pg[key], key
     assert celery["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
+
+
+def _lake_files(root: str) -> dict[str, bytes]:
+    """Every file under the lakehouse (hidden staging files included) -> its bytes, for the partition's tables."""
+    base = Path(root)
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
+            if p.is_file() and "_index" not in p.parts}
+
+
+@pytest.mark.timeout(240)
+def test_worker_killed_mid_step_fails_the_run_cleanly_and_the_retry_completes(celery_home, tmp_path, monkeypatch):
+    """SIGKILL of the worker process executing enrichment/spotify: the run fails (WorkerLostError) instead of
+    hanging, the other steps finish, the spotify partition is its old snapshot (none: no file, no staged leftover)
+    and every other table is complete; the killed step's pool slot stays claimed (README trap) until it is freed
+    as run monitoring does (free_slots_after_run_end_seconds); the re-run completes with the local demo's counts."""
+    import threading
+
+    import dagster as dg
+
+    from songnodes_assets.lib.catalog import table_counts
+
+    env, _home = celery_home
+    lake = env["SONGNODES_LAKEHOUSE_ROOT"]
+    with demo_remotes(spotify="0.15") as (remotes, apis):
+        env = {**env, **remotes}
+        worker_env = {**os.environ, **env}
+        with workers(worker_env, tmp_path, ("crawlbuild", "crawl,build", 1), ("enrich", "enrich", 1)) as (_wa, wb):
+            killed: list[int] = []
+
+            def kill_when_spotify_runs():
+                deadline = time.time() + 120
+                while len(apis.log["spotify"]) < 5 and time.time() < deadline:
+                    time.sleep(0.05)
+                for pid in wb.children():  # -c 1: the one pool process, the one running the spotify step
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+
+            killer = threading.Thread(target=kill_when_spotify_runs, daemon=True)
+            killer.start()
+            started = time.monotonic()
+            first = run_celery_job(monkeypatch, env, "songnodes_main_celery")
+            failed_after = time.monotonic() - started
+            killer.join(5)
+            assert killed, "the spotify step never started"
+            assert not first.success
+            asked_before = len(apis.log["spotify"])
+            with dg.DagsterInstance.get() as instance:
+                assert instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE
+                (failure,) = instance.all_logs(first.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+                error = failure.dagster_event.event_specific_data.error.to_string()
+                assert "[enrichment__spotify]: billiard.exceptions.WorkerLostError" in error, error[-2000:]
+                done = {r.dagster_event.step_key for r in instance.all_logs(
+                    first.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
+                assert done == {"bronze__raw_scrape_data", "silver_tables",
+                                *(f"enrichment__{s}" for s in ("musicbrainz", "lastfm", "discogs", "getsongbpm",
+                                                               "acousticbrainz"))}, done
+                # the old snapshot of the killed step's table (none yet) and complete new ones for the rest
+                files = _lake_files(lake)
+                assert not [f for f in files if "spotify" in f], [f for f in files if "spotify" in f]
+                counts = table_counts(lake)
+                assert counts == {**EXPECTED, "enrichment.spotify": 0, "gold.enriched_tracks": 0,
+                                  "gold.transition_graph": 0}, counts
+                # trap: the killed step never reported its end, so its slot stays claimed by the failed run
+                claims = instance.event_log_storage.get_concurrency_info("api_spotify").claimed_slots
+                assert [(c.run_id, c.step_key) for c in claims] == [(first.run_id, "enrichment__spotify")]
+                # what the daemon's run monitoring does free_slots_after_run_end_seconds after the run ended
+                instance.event_log_storage.free_concurrency_slots_for_run(first.run_id)
+            second = run_celery_job(monkeypatch, env, "songnodes_main_celery")
+            assert second.success, second.failures
+            print(f"killed run failed after {failed_after:.1f} s; spotify asked {asked_before} times before the kill, "
+                  f"{len(apis.log['spotify']) - asked_before} after")
+    assert {k: v for k, v in table_counts(lake).items() if not k.startswith("gold.")} == {
+        k: v for k, v in EXPECTED.items() if not k.startswith("gold.")}
