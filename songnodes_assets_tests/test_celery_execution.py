@@ -51,16 +51,18 @@ def rabbit_vhost():
     """A RabbitMQ vhost of this test (queues, messages and all), deleted afterwards."""
     if not _reachable(RABBIT):
         _unavailable(f"no RabbitMQ at {RABBIT[0]}:{RABBIT[1]}")
-    if shutil.which("rabbitmqctl") is None:
+    # Debian installs rabbitmqctl in /usr/sbin, which a minimal PATH leaves out
+    ctl = shutil.which("rabbitmqctl", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if ctl is None:
         _unavailable("rabbitmqctl not found (the test makes a vhost of its own)")
     vhost = f"songnodes_test_{uuid.uuid4().hex[:10]}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+    subprocess.run([ctl, "-q", "add_vhost", vhost], check=True, capture_output=True, timeout=60)
     try:
-        subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        subprocess.run([ctl, "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
                        check=True, capture_output=True, timeout=60)
         yield vhost
     finally:
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+        subprocess.run([ctl, "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
 
 
 @pytest.fixture

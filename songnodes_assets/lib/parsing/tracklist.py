@@ -12,6 +12,13 @@ from dataclasses import dataclass, field, fields
 from typing import Iterable
 
 from ..ids import mashup_track_id
+
+try:  # mypyc's class options, where mypy is installed (the compile extra)
+    from mypy_extensions import mypyc_attr
+except ImportError:  # a plain install compiles nothing: the options mean nothing
+    def mypyc_attr(*_args, **_kwargs):  # type: ignore[no-redef, misc]
+        return lambda cls: cls
+
 from .credits import DEFAULT_PROTECTED_NAMES
 from .cues import take_leading_markers
 from .line import Credit, parse_credit
@@ -28,6 +35,7 @@ _SPECIAL_STARTS = frozenset("<{|_;=")  # first characters _SKIP_RE, _SECTION_RE 
 _CONTINUATION_RE = re.compile(r"^(?:w/|\+)\s+", re.IGNORECASE)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (make compile), a parser may still emit a subclass
 @dataclass(slots=True)
 class Entry:
     """One row of ``silver.playlist_tracks`` before playlist columns are added (slots: a day of entries is held
