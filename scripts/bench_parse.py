@@ -52,14 +52,11 @@ LABELS = ["Klockworks - KW 20", "Ostgut Ton", "M-Plant - M.PM1", "Tresor - 298",
           "KNTXT", "Ninja Tune - ZEN 275", "Unreleased", "Planet E - PE 65"]
 
 
-def gen_pages(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
-    rng = random.Random(seed)
-    artists = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(2000)]
-    titles = [" ".join(rng.sample(WORDS, rng.randint(1, 3))) for _ in range(5000)]
-    pool = [(rng.choice(artists), rng.choice(titles)) for _ in range(40000)]
+def _generate(n_lines: int, rng: random.Random, pick, decorate, dj, categories: str) -> list[tuple[str, str]]:
+    """Pages of 25-55 lines: placeholders, gaps, sections, w/ lines, "Artist - ID" and credited lines;
+    pick(i) -> (artist, title) of line i, decorate(artist, title) -> (co-artist, feat, descriptors, label)."""
     pages: list[tuple[str, str]] = []
-    written = 0
-    page_no = 0
+    written = page_no = 0
     while written < n_lines:
         page_no += 1
         n = min(rng.randint(25, 55), n_lines - written)
@@ -67,7 +64,7 @@ def gen_pages(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
         for i in range(n):
             r = rng.random()
             cue = f"[{i * 3:03d}] " if rng.random() < 0.7 else ("[??] " if rng.random() < 0.5 else "")
-            a, t = rng.choice(pool)
+            a, t = pick(i)
             if r < 0.06:
                 lines.append(f"{cue}?")
             elif r < 0.09:
@@ -79,21 +76,36 @@ def gen_pages(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
             elif r < 0.16:
                 lines.append(f"{cue}{a} - ID")
             else:
-                extra = ""
-                if rng.random() < 0.25:
-                    extra += f" ({rng.choice(artists)} Remix)"
-                if rng.random() < 0.2:
-                    extra += " (Extended Mix)"
-                feat = f" feat. {rng.choice(artists)}" if rng.random() < 0.08 else ""
-                co = f" & {rng.choice(artists)}" if rng.random() < 0.12 else ""
-                label = f" [{rng.choice(LABELS)}]" if rng.random() < 0.6 else ""
+                co, feat, extra, label = decorate(a, t)
                 lines.append(f"{cue}{a}{co}{feat} - {t}{extra}{label}")
         written += n
-        title = f"2024-{1 + page_no % 12:02d}-{1 + page_no % 28:02d} - {rng.choice(artists)} - Bench Mix {page_no}"
+        title = f"2024-{1 + page_no % 12:02d}-{1 + page_no % 28:02d} - {dj()} - Bench Mix {page_no}"
         body = "== Tracklist ==\n\n" + "\n".join(f"# {ln}" if not ln.startswith((";", "w/", "...")) else ln
-                                                  for ln in lines) + "\n\n[[Category:Techno]]\n"
+                                                  for ln in lines) + "\n\n" + categories
         pages.append((title, body))
     return pages
+
+
+def gen_pages(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
+    """Names from a small pool (2 000 artists, 5 000 titles): the name caches always hit."""
+    rng = random.Random(seed)
+    artists = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(2000)]
+    titles = [" ".join(rng.sample(WORDS, rng.randint(1, 3))) for _ in range(5000)]
+    pool = [(rng.choice(artists), rng.choice(titles)) for _ in range(40000)]
+
+    def decorate(a, t):
+        extra = ""
+        if rng.random() < 0.25:
+            extra += f" ({rng.choice(artists)} Remix)"
+        if rng.random() < 0.2:
+            extra += " (Extended Mix)"
+        feat = f" feat. {rng.choice(artists)}" if rng.random() < 0.08 else ""
+        co = f" & {rng.choice(artists)}" if rng.random() < 0.12 else ""
+        label = f" [{rng.choice(LABELS)}]" if rng.random() < 0.6 else ""
+        return co, feat, extra, label
+
+    return _generate(n_lines, rng, lambda i: rng.choice(pool), decorate, lambda: rng.choice(artists),
+                     "[[Category:Techno]]\n")
 
 
 def gen_pages_zipf(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
@@ -109,40 +121,23 @@ def gen_pages_zipf(n_lines: int, seed: int = 7) -> list[tuple[str, str]]:
     titles = [" ".join(rng.sample(WORDS, rng.randint(1, 3))) + ("" if i < 2000 else f" {i}") for i in range(n_tracks)]
     track_artist = nprng.zipf(1.3, n_tracks) % n_artists
     picks = iter(nprng.zipf(1.15, n_lines + 1000) % n_tracks)
-    pages: list[tuple[str, str]] = []
-    written = page_no = 0
-    while written < n_lines:
-        page_no += 1
-        n = min(rng.randint(25, 55), n_lines - written)
-        lines = []
-        for i in range(n):
-            r = rng.random()
-            cue = f"[{i * 3:03d}] " if rng.random() < 0.7 else ("[??] " if rng.random() < 0.5 else "")
-            t = int(next(picks))
-            a, title = artists[int(track_artist[t])], titles[t]
-            if r < 0.06:
-                lines.append(f"{cue}?")
-            elif r < 0.09:
-                lines.append("...")
-            elif r < 0.11:
-                lines.append(f";Part {i // 20 + 1}")
-            elif r < 0.13:
-                lines.append(f"w/ {a} - {title}")
-            elif r < 0.16:
-                lines.append(f"{cue}{a} - ID")
-            else:
-                extra = f" ({rng.choice(artists)} Remix)" if t % 4 == 0 else ""
-                extra += " (Extended Mix)" if rng.random() < 0.2 else ""
-                feat = f" feat. {artists[(t * 7) % n_artists]}" if t % 12 == 1 else ""
-                co = f" & {artists[(t * 13) % n_artists]}" if t % 8 == 2 else ""
-                label = f" [{LABELS[t % len(LABELS)]}]" if t % 5 < 3 else ""
-                lines.append(f"{cue}{a}{co}{feat} - {title}{extra}{label}")
-        written += n
-        title = f"2024-{1 + page_no % 12:02d}-{1 + page_no % 28:02d} - {rng.choice(artists)} - Bench Mix {page_no}"
-        body = "== Tracklist ==\n\n" + "\n".join(f"# {ln}" if not ln.startswith((";", "w/", "...")) else ln
-                                                  for ln in lines) + "\n\n[[Category:Techno]]\n[[Category:Live]]\n"
-        pages.append((title, body))
-    return pages
+    current = [0]
+
+    def pick(i):
+        t = current[0] = int(next(picks))
+        return artists[int(track_artist[t])], titles[t]
+
+    def decorate(a, title):
+        t = current[0]
+        extra = f" ({rng.choice(artists)} Remix)" if t % 4 == 0 else ""
+        extra += " (Extended Mix)" if rng.random() < 0.2 else ""
+        feat = f" feat. {artists[(t * 7) % n_artists]}" if t % 12 == 1 else ""
+        co = f" & {artists[(t * 13) % n_artists]}" if t % 8 == 2 else ""
+        label = f" [{LABELS[t % len(LABELS)]}]" if t % 5 < 3 else ""
+        return co, feat, extra, label
+
+    return _generate(n_lines, rng, pick, decorate, lambda: rng.choice(artists),
+                     "[[Category:Techno]]\n[[Category:Live]]\n")
 
 
 def bench_parse(pages) -> dict:
