@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
 from typing import Callable
 
+from .advisory import Advisory
 from .sqlite_state import StateFile
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS responses (source TEXT, key TEXT, status INTEGER, body TEXT, "
@@ -71,17 +71,8 @@ class ResponseCache:
         self._store = store if store is not None else SqliteResponses(path, log=log)
         self.path = getattr(self._store, "path", None)
         self._clock = clock
-        self._warned = False
+        self._quietly = Advisory(self._store.warn, "response cache unusable, carrying on without it")
         self._quietly(self._store.open)
-
-    def _quietly(self, fn, *args, default=None):
-        try:
-            return fn(*args)
-        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file (or server)
-            if not self._warned:
-                self._warned = True
-                self._store.warn(f"response cache unusable, carrying on without it: {exc}")
-            return default
 
     def get(self, source: str, key: str) -> tuple[int, object] | None:
         row = self._quietly(self._store.fetch, source, key)

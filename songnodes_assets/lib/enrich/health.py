@@ -13,6 +13,7 @@ import sqlite3
 import time
 from typing import Callable
 
+from .advisory import Advisory
 from .sqlite_state import StateFile
 
 COLUMNS = ("breaker_state", "opened_at", "closed_at", "last_success_at", "last_failure_at")
@@ -60,17 +61,9 @@ class SourceHealth:
         self._store = store if store is not None else SqliteHealthStore(path, log=log)
         self.path = getattr(self._store, "path", None)
         self._clock = clock
-        self._warned = False
+        self._advisory = Advisory(self._store.warn, "source health not recorded, carrying on")
         self._advisory(self._store.open)
         self._last_success_write: dict[str, float] = {}
-
-    def _advisory(self, write: Callable[[], None]) -> None:
-        try:
-            write()
-        except (sqlite3.DatabaseError, OSError) as exc:  # the message names the file (or server)
-            if not self._warned:
-                self._warned = True
-                self._store.warn(f"source health not recorded, carrying on: {exc}")
 
     def _upsert(self, source: str, **values) -> None:
         assert set(values) <= set(COLUMNS), values
