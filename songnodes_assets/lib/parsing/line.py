@@ -26,7 +26,6 @@ _LABEL_UNCLOSED_RE = re.compile(r"\[([^\[\]]+)$")
 _CATNO_TOKEN_RE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.\-]{1,14}$")
 # The same three label shapes the silver contract refuses at the end of a title.
 LABEL_TAIL_RE = re.compile(r"(?:\[[^\[\]]*\]\s*|\([^()\[\]]*\]\s*|\[[^\[\]]+)$")
-_DANGLING_OPEN_RE = re.compile(r"\s*[\[(]+\s*$")  # a bracket opened at the very end closes nothing
 _VS_RE = re.compile(r"\s+(?:vs\.?|Vs\.?|VS\.?)\s+")
 SEPARATOR = " - "
 
@@ -105,7 +104,7 @@ def take_label(text: str) -> tuple[str, str | None, str | None]:
 
 
 def _drop_dangling_open(text: str) -> str:
-    """_DANGLING_OPEN_RE.sub("", text) without trying the pattern at every position."""
+    """Drop a run of opening brackets at the very end (with the spaces around it): they close nothing."""
     tail = text.rstrip()
     end = len(tail)
     while end and tail[end - 1] in "[(":

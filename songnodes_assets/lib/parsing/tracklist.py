@@ -132,21 +132,20 @@ class _Builder:
             rest, cue2, _ = take_leading_markers(body[cont.end():])
             body = body[: cont.end()] + rest
             cue = cue or cue2
+        raw_line = text.strip()
+        cue_raw, cue_seconds, cue_valid = (cue.raw, cue.seconds, cue.valid) if cue else (None, None, None)
         if cont and self.last_top is not None and self.last_top.entry_type not in {"gap", "empty"}:
-            common = dict(raw_line=text.strip(), cue_raw=cue.raw if cue else None,
-                          cue_seconds=cue.seconds if cue else None, cue_valid=cue.valid if cue else None,
-                          section=self.section, section_index=self.section_index)
+            common = self._common(raw_line, cue_raw, cue_seconds, cue_valid)
             self._component(line_no, parse_credit(body[cont.end():], self.protected, allow_mashup=False), common)
             return
         if cont:
             body = body[cont.end():]
         credit = parse_credit(body, self.protected)
         self.position += 1
-        raw_line = text.strip()
         note = f"prefix: {notes['bold_prefix']}" if notes.get("bold_prefix") else credit.note
         entry = Entry(line_no, self.position, self.section, self.section_index,
                       "mashup" if credit.components else _TYPE_BY_OUTCOME[credit.outcome], credit.outcome,
-                      raw_line, cue.raw if cue else None, cue.seconds if cue else None, cue.valid if cue else None,
+                      raw_line, cue_raw, cue_seconds, cue_valid,
                       list(credit.artists), list(credit.featured), credit.title, credit.title_full,
                       list(credit.remixers), credit.version, credit.label, credit.catalog_number,
                       credit.outcome == "identified", credit.is_mashup, "italic" in notes, None, None,
@@ -156,12 +155,16 @@ class _Builder:
         self.last_top_index = len(self.entries) - 1
         if credit.components:
             self.container_credits[line_no] = list(credit.components)
-            common = dict(raw_line=raw_line, cue_raw=entry.cue_raw, cue_seconds=entry.cue_seconds,
-                          cue_valid=entry.cue_valid, section=self.section, section_index=self.section_index)
+            common = self._common(raw_line, cue_raw, cue_seconds, cue_valid)
             for i, comp in enumerate(credit.components):
                 self.entries.append(_entry_from_credit(comp, line_no=line_no, position=self.position,
                                                        entry_type="component", component_of=line_no,
                                                        component_index=i, **common))
+
+    def _common(self, raw_line: str, cue_raw: str | None, cue_seconds: int | None, cue_valid: bool | None) -> dict:
+        """The fields a line's component entries share with the line."""
+        return dict(raw_line=raw_line, cue_raw=cue_raw, cue_seconds=cue_seconds, cue_valid=cue_valid,
+                    section=self.section, section_index=self.section_index)
 
     def _component(self, line_no: int, credit: Credit, common: dict) -> None:
         top = self.last_top
