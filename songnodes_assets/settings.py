@@ -16,6 +16,9 @@ def _env(name: str, default: str) -> str:
     return default if value is None or not value.strip() else value.strip()
 
 
+env_str = _env  # a text setting, stripped; unset or blank = the default (for settings read at run start)
+
+
 def env_float(name: str, default: float) -> float:
     """A non-negative number from the environment; a clear error names the variable."""
     raw = _env(name, str(default))

@@ -23,6 +23,7 @@ import os
 import dagster as dg
 from dagster._core.execution.retries import RetryMode, get_retries_config
 
+from ..settings import env_str
 from .jobs import GOLD_JOB_NAME, MAIN_JOB_NAME, gold_job, main_job
 
 QUEUE_TAG = "dagster-celery/queue"  # dagster_celery.tags.DAGSTER_CELERY_QUEUE_TAG
@@ -37,17 +38,12 @@ CELERY_CONFIG = {"broker_connection_retry_on_startup": True}
 EXECUTORS = ("", "in_process", "multiprocess", "celery")
 
 
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
-
-
 def broker_url() -> str:
-    return _env("SONGNODES_CELERY_BROKER", DEFAULT_BROKER)
+    return env_str("SONGNODES_CELERY_BROKER", DEFAULT_BROKER)
 
 
 def backend_url() -> str:
-    return _env("SONGNODES_CELERY_BACKEND", DEFAULT_BACKEND)
+    return env_str("SONGNODES_CELERY_BACKEND", DEFAULT_BACKEND)
 
 
 def queue_for(assets_def: dg.AssetsDefinition) -> str:
