@@ -199,44 +199,13 @@ def silver_asset_child(root: str) -> None:
     }))
 
 
-def silver_child(root: str) -> None:
-    """Runs in a child process: read bronze, build silver, validate and write the four tables."""
-    from songnodes_assets.lib.lakehouse import Lakehouse
-    from songnodes_assets.lib.schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_TRACKS,
-                                              SILVER_TRANSITIONS)
-    from songnodes_assets.lib.silver_build import build_silver
-
-    lake = Lakehouse(root)
-    t0 = time.perf_counter()
-    bronze = lake.read(BRONZE_RAW, "2024-05-01")
-    t1 = time.perf_counter()
-    tables = build_silver(bronze, "2024-05-01")
-    t2 = time.perf_counter()
-    frames = {SILVER_PLAYLISTS: tables.playlists, SILVER_PLAYLIST_TRACKS: tables.playlist_tracks,
-              SILVER_TRACKS: tables.tracks, SILVER_TRANSITIONS: tables.transitions}
-    for spec, df in frames.items():
-        lake.write(spec, df, "2024-05-01")
-    t3 = time.perf_counter()
-    print(json.dumps({
-        "playlists": len(tables.playlists), "playlist_tracks": len(tables.playlist_tracks),
-        "tracks": len(tables.tracks), "transitions": len(tables.transitions),
-        "read_bronze_s": round(t1 - t0, 2), "build_s": round(t2 - t1, 2), "validate_and_write_s": round(t3 - t2, 2),
-        "silver_total_s": round(t3 - t0, 2),
-        "peak_rss_mb": peak_rss_mb(),
-    }))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--names", choices=["zipf", "small"], default="zipf",
                     help="zipf: a long tail of unique names (default); small: 2 000 artists / 5 000 titles")
-    ap.add_argument("--silver-child", help=argparse.SUPPRESS)
     ap.add_argument("--silver-asset-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.silver_child:
-        silver_child(args.silver_child)
-        return 0
     if args.silver_asset_child:
         silver_asset_child(args.silver_asset_child)
         return 0

@@ -29,7 +29,6 @@ from .jobs import GOLD_JOB_NAME, MAIN_JOB_NAME, gold_job, main_job
 QUEUE_TAG = "dagster-celery/queue"  # dagster_celery.tags.DAGSTER_CELERY_QUEUE_TAG
 QUEUE_BY_GROUP = {"bronze": "crawl", "enrichment": "enrich"}
 DEFAULT_QUEUE = "build"  # silver, gold, anything new
-QUEUES = ("crawl", "enrich", "build")
 
 DEFAULT_BROKER = "amqp://guest@127.0.0.1:5672//"
 DEFAULT_BACKEND = "redis://127.0.0.1:6379/0"
