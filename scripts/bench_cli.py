@@ -1,8 +1,19 @@
 """Benchmark (not a test): `songnodes parse` end to end against the library call, on the same real lines.
 
 Every tracklist line of ../shared/corpus/mixesdb (the reconstructed tracklists and the wikitext pages) is
-repeated up to --lines lines; the library call (parse_tracklist, entries consumed) and the console script
-(a new process: read, parse, JSON lines to /dev/null) are timed once each, and the ratio printed.
+repeated up to --lines lines and written to a scratch file. Each side runs in a fresh process with the same
+parser build (SONGNODES_COMPILED_PARSER=1 or 0 in both environments):
+
+- library: a worker process reads the file's lines (untimed), then times parse_tracklist(lines), the call
+  silver makes, with the interpreter's defaults (cyclic GC on);
+- CLI: the console script `songnodes parse FILE > /dev/null`, timed from the outside (process start, imports,
+  read, parse, JSON lines written).
+
+The two alternate (library, CLI, library, CLI, ...) --repeat times (default 3) and the best of each is kept,
+so a burst of load elsewhere on the machine skews neither side alone. Both builds are measured when the
+compiled parser (make compile) is usable, else the pure-Python one only. For reference the library call is
+also timed with the cyclic GC off (the CLI turns it off for its one-shot run), which shows what the CLI adds
+over the parse itself.
 
     .venv/bin/python scripts/bench_cli.py --lines 200000
 """
@@ -10,6 +21,7 @@ repeated up to --lines lines; the library call (parse_tracklist, entries consume
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -19,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CORPUS = ROOT.parent / "shared" / "corpus" / "mixesdb"
+BUILDS = {"compiled": "1", "pure": "0"}
 
 
 def corpus_lines() -> list[str]:
@@ -30,26 +43,71 @@ def corpus_lines() -> list[str]:
             if ln.strip().startswith(("#", "[")) or " - " in ln]
 
 
+def library_worker(path: str, gc_off: bool) -> int:
+    """In a fresh process: the library call on the file's lines; prints seconds, entries and the build used."""
+    import gc
+
+    from songnodes_assets.lib.parsing import compiled
+    from songnodes_assets.lib.parsing.tracklist import parse_tracklist
+
+    lines = Path(path).read_bytes().decode("utf-8-sig").splitlines()
+    if gc_off:
+        gc.disable()
+    t0 = time.perf_counter()
+    entries = sum(1 for _ in parse_tracklist(lines))
+    print(time.perf_counter() - t0, entries, int(compiled.in_use()))
+    return 0
+
+
+def _env(build: str) -> dict[str, str]:
+    return {**os.environ, "SONGNODES_COMPILED_PARSER": BUILDS[build]}
+
+
+def _library(path: str, build: str, gc_off: bool = False) -> tuple[float, int, bool]:
+    cmd = [sys.executable, __file__, "--library-worker", path] + (["--gc-off"] if gc_off else [])
+    out = subprocess.run(cmd, env=_env(build), capture_output=True, text=True, check=True).stdout.split()
+    return float(out[0]), int(out[1]), out[2] == "1"
+
+
+def _cli(path: str, build: str) -> float:
+    exe = Path(sys.executable).parent / "songnodes"
+    t0 = time.perf_counter()
+    subprocess.run([str(exe), "parse", path], env=_env(build), stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=200_000)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each side, alternating; the best is kept")
+    ap.add_argument("--build", choices=["both", *BUILDS], default="both")
+    ap.add_argument("--library-worker", metavar="FILE", help=argparse.SUPPRESS)
+    ap.add_argument("--gc-off", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    from songnodes_assets.lib.parsing.tracklist import parse_tracklist
+    if args.library_worker:
+        return library_worker(args.library_worker, args.gc_off)
 
     base = corpus_lines()
     lines = (base * (args.lines // len(base) + 1))[:args.lines]
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8", delete=False) as fh:
         fh.write("\n".join(lines) + "\n")
-    t0 = time.perf_counter()
-    entries = sum(1 for _ in parse_tracklist(lines))
-    library = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "songnodes"), "parse", fh.name], stdout=subprocess.DEVNULL,
-                   check=True)
-    cli = time.perf_counter() - t0
-    Path(fh.name).unlink()
-    print(f"{len(lines)} lines, {entries} entries: library {library:.2f} s ({len(lines) / library:,.0f} lines/s), "
-          f"CLI {cli:.2f} s, CLI/library {cli / library:.2f}")
+    try:
+        for build in BUILDS if args.build == "both" else [args.build]:
+            _, entries, in_use = _library(fh.name, build)  # warm-up (disk cache, .pyc), and which build loads
+            if in_use != (build == "compiled"):
+                print(f"{build}: the compiled parser is not usable here (run `make compile`); skipped")
+                continue
+            library, cli, library_gc_off = [], [], []
+            for _ in range(args.repeat):
+                library.append(_library(fh.name, build)[0])
+                cli.append(_cli(fh.name, build))
+                library_gc_off.append(_library(fh.name, build, gc_off=True)[0])
+            lib, best_cli, lib_off = min(library), min(cli), min(library_gc_off)
+            print(f"{build:8s} {len(lines)} lines, {entries} entries, best of {args.repeat}: library {lib:.2f} s "
+                  f"({len(lines) / lib:,.0f} lines/s), CLI {best_cli:.2f} s, CLI/library {best_cli / lib:.2f} "
+                  f"(library with cyclic GC off {lib_off:.2f} s: CLI/that {best_cli / lib_off:.2f})")
+    finally:
+        Path(fh.name).unlink()
     return 0
 
 

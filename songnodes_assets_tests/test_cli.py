@@ -104,21 +104,165 @@ def test_sql_from_another_directory_finds_the_checkouts_demo_lakehouse(tmp_path)
     assert f"using the checkout's demo lakehouse {REPO / '.songnodes' / 'lakehouse'}" in res.stderr
 
 
-def test_parse_output_is_every_entry_field_as_before_on_the_corpus(corpus):
-    """The CLI writes each entry's own fields with one shallow encoder; the rows equal the full dataclass
-    conversion (dataclasses.asdict) the CLI used to make, byte for byte, on every real tracklist file."""
-    import dataclasses
+CONSOLE_SCRIPT = Path(sys.executable).parent / "songnodes"
 
-    from songnodes_assets.lib.parsing.tracklist import parse_tracklist
+# Lines meant to trip an encoder: non-ASCII, emoji (astral, ZWJ sequences), right-to-left and zero-width marks,
+# control characters, quotes and backslashes, JSON-looking text, a NUL past the first 64 KiB (the binary check
+# looks only there), overlong lines, cue and position extremes. Written as bytes with a few undecodable ones
+# (an invalid byte, a CESU-8 surrogate): the reader replaces them with U+FFFD, so it never hands the parser a
+# lone surrogate.
+HOSTILE = [
+    "Tiësto - Adagio For Strings (Ünïcødé Remix) [Blackhole - BHD 001]",
+    "Björk – Jóga (Howie B Remix)",
+    "DJ 🎵🔥 - Emoji 👩‍👩‍👧 Track (𝔸𝕣𝕥 Remix)",
+    "坂本龍一 - 戦場のメリークリスマス",
+    "\u202eCiteh Ladder - Right To Left\u200f",
+    "A\u200b - B\u200d\ufeff",
+    "[01] A\x01\x02\x1f\x7f - B\x1b[31m red\x1b[0m\tTab",
+    'A "Quoted" Artist - Title \\ with \\\\ backslashes and "quotes" \\"',
+    '[02:00] {"line_no": 1} - },{"line_no":2} [Label "X" - CAT\\1]',
+    "[1:02:30] C feat. D & E - Two (F Remix) w/ G",
+    "w/ H - Three \\u0000 (not an escape)",
+    "+ I - Four 🎧",
+    ";Part 2 — 🎧 b2b \"Quoted\"",
+    "== Heading with \\ and \" ==",
+    "?", "ID - ID", "Artist - ID", "...", "   ", "",
+    "[99999999999999999999] Huge Cue - Track", "[999:59] Long Cue - Track", "999. Position - Track",
+    "A - " + "x" * 2500,
+    "A - " + "é" * 1990,
+    "NUL\x00 Artist - Title\x00",
+]
 
+
+def _same(got, want) -> bool:
+    """Equal and of the same types all the way down (json's True == 1 and 1 == 1.0 do not pass)."""
+    if type(got) is not type(want):
+        return False
+    if isinstance(want, dict):
+        return list(got) == list(want) and all(_same(got[k], want[k]) for k in want)
+    if isinstance(want, list):
+        return len(got) == len(want) and all(_same(g, w) for g, w in zip(got, want))
+    return got == want
+
+
+def _assert_parse_matches_the_library(path: Path, env: dict[str, str] | None = None):
+    """`songnodes parse PATH` (the console script) against parse_tracklist on the lines the CLI's reader
+    yields: one line per entry, each valid UTF-8 JSON decoding to exactly {field: getattr(entry, field)}.
+    The library runs in this process (the compiled parser when built); env can switch the CLI's build."""
+    from songnodes_assets.cli import _read_input
+    from songnodes_assets.lib.parsing.tracklist import entry_field_names, parse_tracklist
+
+    res = subprocess.run([str(CONSOLE_SCRIPT), "parse", str(path)], capture_output=True, timeout=120,
+                         env={**os.environ, **(env or {})})
+    assert res.returncode == 0 and res.stderr == b"", (path, res.stderr)
+    assert res.stdout.endswith(b"\n") or res.stdout == b""
+    rows = [json.loads(line.decode("utf-8")) for line in res.stdout.split(b"\n")[:-1]]  # strict UTF-8
+    lines, _ = _read_input(str(path))
+    fields = entry_field_names()
+    expected = [{f: getattr(e, f) for f in fields} for e in parse_tracklist(lines)]
+    assert len(rows) == len(expected), path
+    for got, want in zip(rows, expected):
+        assert _same(got, want), (path, got, want)
+    return lines, rows
+
+
+def test_parse_output_is_every_entry_field_on_the_corpus(corpus):
+    """Each real tracklist file: the CLI's JSON lines decode to the library's entries, field for field."""
     files = sorted((corpus / "mixesdb").rglob("*.txt")) + sorted((corpus / "mixesdb").rglob("*.wiki"))
     assert len(files) >= 10
     for f in files:
-        res = songnodes("parse", str(f))
-        assert res.returncode == 0, (f, res.stderr)
-        lines = f.read_bytes().decode("utf-8-sig").splitlines()
-        expected = "".join(json.dumps(dataclasses.asdict(e), ensure_ascii=False) + "\n" for e in parse_tracklist(lines))
-        assert res.stdout.decode() == expected, f
+        _assert_parse_matches_the_library(f)
+
+
+@pytest.mark.parametrize("build", ["default", "0"])
+def test_parse_output_survives_hostile_lines(corpus, tmp_path, build):
+    """Real corpus lines (repeated past 64 KiB) then hostile ones, in one file: same values, count and order;
+    with the CLI on its default parser build and on the pure-Python one (SONGNODES_COMPILED_PARSER=0)."""
+    files = sorted((corpus / "mixesdb").rglob("*.txt")) + sorted((corpus / "mixesdb").rglob("*.wiki"))
+    real = b"\n".join(f.read_bytes().removeprefix(b"\xef\xbb\xbf") for f in files)
+    real = b"\n".join([real] * (65536 // len(real) + 1))  # the NUL line lands past the binary check
+    assert len(real) > 65536
+    hostile = "\n".join(HOSTILE).encode("utf-8") + b"\nBad \xff Byte - Title \xed\xa0\x80\n"
+    path = tmp_path / "hostile.txt"
+    path.write_bytes(real + b"\n" + hostile + real[:2000])
+    lines, rows = _assert_parse_matches_the_library(path, {} if build == "default" else
+                                                    {"SONGNODES_COMPILED_PARSER": build})
+    assert not any(0xD800 <= ord(c) <= 0xDFFF for line in lines for c in line)  # the reader yields none
+    assert "Bad \ufffd Byte - Title \ufffd\ufffd\ufffd" in lines
+    raw = [r["raw_line"] for r in rows]  # the parser drops control and zero-width characters
+    assert any("NUL Artist" in r["artists"] for r in rows) and any("🎵🔥" in x and "𝔸𝕣𝕥" in x for x in raw)
+    assert any('\\\\ backslashes and "quotes" \\"' in x for x in raw)
+    assert any(r["artists"] == ["Tiësto"] and r["label"] == "Blackhole" for r in rows)
+
+
+def test_parse_output_is_compact_utf8(tmp_path):
+    """The documented format: compact separators, non-ASCII written as UTF-8, not \\u escapes."""
+    f = tmp_path / "tl.txt"
+    f.write_text("Tiësto - Adagio 🎵\n", encoding="utf-8")
+    res = subprocess.run([str(CONSOLE_SCRIPT), "parse", str(f)], capture_output=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(b'{"line_no":1,"position":1,') and "Tiësto".encode() in res.stdout
+    assert res.stdout.count(b"\n") == 1 and b"\\u" not in res.stdout
+
+
+def test_parse_values_orjson_refuses_are_written_escaped(tmp_path, monkeypatch, capsysbinary):
+    """A value orjson cannot encode (a lone surrogate, an int past 64 bits; the reader produces neither, a
+    parser change might) does not crash the command: its row is written by json, ASCII-escaped, and decodes
+    to the same value. An Entry subclass's extra fields stay out (the output is the parser's Entry)."""
+    import dataclasses
+    import gc
+
+    from songnodes_assets import cli
+    from songnodes_assets.lib.parsing import tracklist
+    from songnodes_assets.lib.parsing.tracklist import Entry, entry_field_names
+
+    @dataclasses.dataclass
+    class EntryPlus(Entry):
+        extra: int = 0
+
+    base = dict(position=1, section=None, section_index=0, entry_type="track", outcome="identified",
+                raw_line="A - B", cue_raw=None, cue_seconds=None, cue_valid=None, artists=["A"], title="B")
+    entries = [Entry(line_no=1, **base), Entry(line_no=2, **{**base, "title": "lone \ud800 surrogate"}),
+               Entry(line_no=3, **{**base, "cue_seconds": 2 ** 70}), EntryPlus(line_no=4, **base, extra=7),
+               Entry(line_no=5, **{**base, "artists": ["Tiësto 🎵"]})]
+    monkeypatch.setattr(tracklist, "parse_tracklist", lambda lines: entries)
+    f = tmp_path / "tl.txt"
+    f.write_text("A - B\n", encoding="utf-8")
+    assert cli.main(["parse", str(f)]) == 0
+    assert gc.isenabled()  # the command turns the cyclic GC off only while it runs
+    out = capsysbinary.readouterr().out
+    rows = [json.loads(line.decode("utf-8")) for line in out.split(b"\n")[:-1]]
+    fields = entry_field_names()
+    assert [list(r) for r in rows] == [list(fields)] * len(entries)
+    for got, e in zip(rows, entries):
+        assert _same(got, {f: getattr(e, f) for f in fields}), got
+    assert b"\\ud800" in out and str(2 ** 70).encode() in out and "Tiësto 🎵".encode() in out
+
+
+def test_parse_a_value_json_cannot_hold_is_a_clear_error_and_text_stdout_works(tmp_path, monkeypatch, capsys):
+    """In process: a value no JSON encoder takes (a set) stops with the line named, exit 2, no traceback; a
+    stdout without a byte buffer (io.StringIO) gets the same lines as text."""
+    import io
+    import types
+
+    from songnodes_assets import cli
+    from songnodes_assets.lib.parsing import tracklist
+    from songnodes_assets.lib.parsing.tracklist import entry_field_names
+
+    f = tmp_path / "tl.txt"
+    f.write_text("Tiësto - Adagio\n", encoding="utf-8")
+    text = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", text)
+    assert cli.main(["parse", str(f)]) == 0
+    assert json.loads(text.getvalue())["artists"] == ["Tiësto"] and text.getvalue().count("\n") == 1
+    monkeypatch.undo()
+
+    bad = types.SimpleNamespace(**{f: None for f in entry_field_names()})  # not an Entry: fields read one by one
+    bad.line_no, bad.artists = 3, {"A"}
+    monkeypatch.setattr(tracklist, "parse_tracklist", lambda lines: [bad])
+    assert cli.main(["parse", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "songnodes parse: error: line 3: the entry holds a value JSON cannot write" in err, err
 
 
 @pytest.mark.parametrize("date", ["2024-13-01", "2999-01-01", " 2024-05-01", "2023-12-31", "2024-5-1", "today"])
