@@ -10,7 +10,9 @@ parser build (SONGNODES_COMPILED_PARSER=1 or 0 in both environments):
   read, parse, JSON lines written).
 
 The two alternate (library, CLI, library, CLI, ...) --repeat times (default 3) and the best of each is kept,
-so a burst of load elsewhere on the machine skews neither side alone. Both builds are measured when the
+so a burst of load elsewhere on the machine skews neither side alone. Wall time is the figure; CPU time
+(user + system: the library call's own, the CLI process's whole) is printed beside it, steadier on a busy
+machine. Both builds are measured when the
 compiled parser (make compile) is usable, else the pure-Python one only. For reference the library call is
 also timed with the cyclic GC off (the CLI turns it off for its one-shot run), which shows what the CLI adds
 over the parse itself.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -53,9 +56,9 @@ def library_worker(path: str, gc_off: bool) -> int:
     lines = Path(path).read_bytes().decode("utf-8-sig").splitlines()
     if gc_off:
         gc.disable()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     entries = sum(1 for _ in parse_tracklist(lines))
-    print(time.perf_counter() - t0, entries, int(compiled.in_use()))
+    print(time.perf_counter() - t0, time.process_time() - c0, entries, int(compiled.in_use()))
     return 0
 
 
@@ -63,17 +66,24 @@ def _env(build: str) -> dict[str, str]:
     return {**os.environ, "SONGNODES_COMPILED_PARSER": BUILDS[build]}
 
 
-def _library(path: str, build: str, gc_off: bool = False) -> tuple[float, int, bool]:
+def _library(path: str, build: str, gc_off: bool = False) -> tuple[tuple[float, float], int, bool]:
+    """((wall s, CPU s), entries, compiled parser in use) of the library call in a fresh process."""
     cmd = [sys.executable, __file__, "--library-worker", path] + (["--gc-off"] if gc_off else [])
     out = subprocess.run(cmd, env=_env(build), capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), int(out[1]), out[2] == "1"
+    return (float(out[0]), float(out[1])), int(out[2]), out[3] == "1"
 
 
-def _cli(path: str, build: str) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cli(path: str, build: str) -> tuple[float, float]:
+    """(wall s, CPU s) of the console script, a new process, output to /dev/null."""
     exe = Path(sys.executable).parent / "songnodes"
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     subprocess.run([str(exe), "parse", path], env=_env(build), stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _children_cpu() - c0
 
 
 def main() -> int:
@@ -102,10 +112,13 @@ def main() -> int:
                 library.append(_library(fh.name, build)[0])
                 cli.append(_cli(fh.name, build))
                 library_gc_off.append(_library(fh.name, build, gc_off=True)[0])
-            lib, best_cli, lib_off = min(library), min(cli), min(library_gc_off)
+            lib, best_cli, lib_off = (min(t[0] for t in runs) for runs in (library, cli, library_gc_off))
+            lib_cpu, cli_cpu, lib_off_cpu = (min(t[1] for t in runs) for runs in (library, cli, library_gc_off))
             print(f"{build:8s} {len(lines)} lines, {entries} entries, best of {args.repeat}: library {lib:.2f} s "
-                  f"({len(lines) / lib:,.0f} lines/s), CLI {best_cli:.2f} s, CLI/library {best_cli / lib:.2f} "
-                  f"(library with cyclic GC off {lib_off:.2f} s: CLI/that {best_cli / lib_off:.2f})")
+                  f"({len(lines) / lib:,.0f} lines/s), CLI {best_cli:.2f} s, CLI/library {best_cli / lib:.2f}; "
+                  f"CPU {lib_cpu:.2f} s / {cli_cpu:.2f} s = {cli_cpu / lib_cpu:.2f}")
+            print(f"{'':8s} library with its cyclic GC off too (as the CLI runs): {lib_off:.2f} s, CLI/that "
+                  f"{best_cli / lib_off:.2f}; CPU {lib_off_cpu:.2f} s, CLI/that {cli_cpu / lib_off_cpu:.2f}")
     finally:
         Path(fh.name).unlink()
     return 0
