@@ -4,18 +4,16 @@
 
 Generates PAGES MixesDB-style pages of LINES_PER_PAGE tracklist lines each (the line mix of
 bench_parse.py: cues, labels, remixes, feat., placeholders, gaps, sections, w/ mashups), writes them to a
-bronze partition, then in a child process runs what the silver asset runs — ``build_silver_streamed``
-(bodies read a row group at a time, the per-page line cap applied) and the validated, staged write of all
-five tables — and reports wall time and peak RSS of that child. ``--max-lines-per-page`` overrides
-SONGNODES_MAX_LINES_PER_PAGE (default 10 000) to see the cost without the cap.
+bronze partition, then in a child process materialises the silver asset through Dagster (bodies read a row
+group at a time, the per-page line cap applied, entries spilled and the big tables streamed, the validated,
+staged write of all five tables, the blocking checks) and reports wall time and peak RSS of that child.
+``--max-lines-per-page`` overrides SONGNODES_MAX_LINES_PER_PAGE (default 10 000) to see the cost without the cap.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,27 +37,13 @@ def big_pages(n_pages: int, lines_per_page: int) -> list[tuple[str, str]]:
 
 
 def child(root: str, cap: int) -> None:
-    from songnodes_assets.lib.lakehouse import Lakehouse
-    from songnodes_assets.lib.quarantine import Thresholds
-    from songnodes_assets.lib.schemas import (SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
-                                              SILVER_TRANSITIONS)
-    from songnodes_assets.lib.silver_build import build_silver_streamed
-    from bench_parse import peak_rss_mb
+    """The silver asset itself, materialised by Dagster with the line cap set (see bench_parse.silver_asset_child)."""
+    import os
 
-    lake = Lakehouse(root)
-    t0 = time.perf_counter()
-    tables = build_silver_streamed(lake, DATE, thresholds=Thresholds(max_lines_per_page=cap))
-    t1 = time.perf_counter()
-    frames = {SILVER_PLAYLISTS: tables.playlists, SILVER_PLAYLIST_TRACKS: tables.playlist_tracks,
-              SILVER_TRACKS: tables.tracks, SILVER_TRANSITIONS: tables.transitions, SILVER_PROBLEMS: tables.problems}
-    staged = [lake.stage(spec, [lake.to_arrow(spec, df)], DATE) for spec, df in frames.items()]
-    lake.publish(staged)
-    t2 = time.perf_counter()
-    print(json.dumps({"playlists": len(tables.playlists), "entries": len(tables.playlist_tracks),
-                      "tracks": len(tables.tracks), "transitions": len(tables.transitions),
-                      "problems": len(tables.problems), "build_s": round(t1 - t0, 2),
-                      "validate_and_write_s": round(t2 - t1, 2), "silver_total_s": round(t2 - t0, 2),
-                      "peak_rss_mb": peak_rss_mb()}))
+    from bench_parse import silver_asset_child
+
+    os.environ["SONGNODES_MAX_LINES_PER_PAGE"] = str(cap)
+    silver_asset_child(root)
 
 
 def main() -> int:

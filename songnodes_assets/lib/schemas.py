@@ -108,7 +108,7 @@ class TableSpec:
             if c.kind in _PANDAS:
                 df[c.name] = df[c.name].astype(_PANDAS[c.kind])
             elif c.kind == "ts":
-                df[c.name] = pd.to_datetime(df[c.name], utc=True)
+                df[c.name] = pd.to_datetime(df[c.name], utc=True).dt.as_unit("ns")  # the contract's unit
             elif c.kind == "list":
                 df[c.name] = pd.Series(_as_lists(df[c.name]), index=df.index, dtype=object)
         return df

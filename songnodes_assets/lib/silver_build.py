@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import functools
 import json
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
+import pyarrow as pa
+
+from . import contracts, silver_spill
 
 from .ids import playlist_id as make_playlist_id
 from .legacy import map_items, mix_fields
@@ -23,6 +27,7 @@ from .parsing.text import fold
 from .parsing.tracklist import PARSER_VERSION, Entry, entry_field_names, parse_tracklist
 from .parsing.tracklists1001 import parse_1001tracklists
 from .quarantine import QUARANTINED, Thresholds, quarantine
+from .silver_spill import EntrySpill
 from .schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
                       SILVER_TRANSITIONS)
 
@@ -196,21 +201,24 @@ def _entry_counts(top: list[Entry]) -> dict:
 def build_silver(bronze: pd.DataFrame, scrape_date: str,
                  protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES,
                  thresholds: Thresholds = Thresholds()) -> SilverTables:
-    """Silver tables of one partition from its bronze rows (bodies included)."""
+    """Silver tables of one partition from its bronze rows (bodies included), as frames (small days, tests)."""
     pages, skipped = latest_pages(bronze)
-    return _build(pages.itertuples(index=False), len(pages), skipped, bronze, scrape_date, protected, thresholds)
+    with SilverDay(pages.itertuples(index=False), len(pages), skipped, bronze, scrape_date, protected,
+                   thresholds) as day:
+        return day.collect()
 
 
-def build_silver_streamed(lake, scrape_date: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES,
-                          thresholds: Thresholds = Thresholds()) -> SilverTables:
-    """Like ``build_silver`` but reads the partition's page bodies one small batch at a time, so memory holds
-    the parsed rows and one batch of pages, never the whole day's bodies."""
+def stream_silver(lake, scrape_date: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES,
+                  thresholds: Thresholds = Thresholds()) -> "SilverDay":
+    """The partition's silver, built in bounded memory: page bodies read a small batch at a time from bronze,
+    entries spilled to disk, the big tables streamed in batches. Use the result as a context manager."""
     cols = [c for c in BRONZE_RAW.column_names if c != "body"]
     meta = lake.read(BRONZE_RAW, scrape_date, columns=cols)
     pages, skipped = latest_pages(meta)
     wanted = {(r.url, r.fetched_at.value, r.sha256) for r in pages.itertuples(index=False)}
     legacy = meta[meta["record_kind"] == "legacy_item"] if not meta.empty else meta
     legacy_full = lake.read_where(BRONZE_RAW, scrape_date, "record_kind", "legacy_item") if len(legacy) else legacy
+    del meta
 
     def rows():
         for row in lake.iter_rows(BRONZE_RAW, scrape_date, batch_size=8):
@@ -222,67 +230,175 @@ def build_silver_streamed(lake, scrape_date: str, protected: tuple[str, ...] = D
                 row["fetched_at"] = pd.Timestamp(row["fetched_at"])
                 yield SimpleNamespace(**row)
 
-    return _build(rows(), len(pages), skipped, legacy_full, scrape_date, protected, thresholds)
+    return SilverDay(rows(), len(pages), skipped, legacy_full, scrape_date, protected, thresholds)
 
 
-def _build(page_rows, n_pages: int, skipped: int, bronze: pd.DataFrame, scrape_date: str, protected,
-           thresholds: Thresholds) -> SilverTables:
-    by_identity: dict[str, _ParsedPage] = {}
-    problems: list[dict] = []
-    duplicates = 0
-    for page_row in page_rows:
-        parsed = _parse_page_row(page_row, scrape_date, protected, thresholds)
-        if isinstance(parsed, dict):
-            problems.append(parsed)
-            continue
-        pid = parsed.playlist["playlist_id"]
-        held = by_identity.get(pid)
-        if held is not None:
-            duplicates += 1  # the same mix under another URL (port, base URL, alias, raw vs HTML)
-            if held.order >= parsed.order:
+def build_silver_streamed(lake, scrape_date: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES,
+                          thresholds: Thresholds = Thresholds()) -> SilverTables:
+    """``stream_silver`` collected into frames (the same rows as ``build_silver`` on the same bronze)."""
+    with stream_silver(lake, scrape_date, protected, thresholds) as day:
+        return day.collect()
+
+
+@dataclass
+class _PageRecord:
+    order: tuple
+    seq: int
+    playlist: dict
+    problems: list[dict]
+    repeats: int
+
+
+BATCH_ROWS = 50_000
+_ARROW_TO_PANDAS = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}
+
+
+class SilverDay:
+    """One partition's silver. Parsing happens on construction: playlists, problems and the day's counts are in
+    memory (one row per page or bad line), the entries in a spill file; ``playlist_tracks()``, ``tracks()`` and
+    ``transitions()`` stream their tables as contract-conformed frames in key order, and record the row-level
+    contract violations they meet in ``violations``. The work folder goes when the context exits."""
+
+    def __init__(self, page_rows, n_pages: int, skipped: int, bronze: pd.DataFrame, scrape_date: str, protected,
+                 thresholds: Thresholds, batch_rows: int | None = None):
+        self.scrape_date, self.pages_skipped, self.batch_rows = scrape_date, skipped, batch_rows or BATCH_ROWS
+        self._tmp = tempfile.TemporaryDirectory(prefix="songnodes-silver-")
+        self.violations: dict[str, list[str]] = {"no_cue_or_position_in_artists": [], "no_label_in_titles": [],
+                                                 "no_self_loops": []}
+        self.row_counts: dict[str, int] = {}
+        try:
+            self._parse(page_rows, n_pages, bronze, protected, thresholds)
+        except BaseException:
+            self.close()
+            raise
+
+    def _parse(self, page_rows, n_pages, bronze, protected, thresholds) -> None:
+        work = Path(self._tmp.name)
+        spill = EntrySpill(work, entry_field_names(), PARSER_VERSION)
+        by_identity: dict[str, _PageRecord] = {}
+        problems: list[dict] = []
+        duplicates = 0
+        try:
+            for seq, page_row in enumerate(page_rows):
+                parsed = _parse_page_row(page_row, self.scrape_date, protected, thresholds)
+                if isinstance(parsed, dict):
+                    problems.append(parsed)
+                    continue
+                pid = parsed.playlist["playlist_id"]
+                held = by_identity.get(pid)
+                if held is not None:
+                    duplicates += 1  # the same mix under another URL (port, base URL, alias, raw vs HTML)
+                    if held.order >= parsed.order:
+                        continue
+                spill.add(parsed.playlist, parsed.entries, parsed.playlist["fetched_at"], seq)
+                by_identity[pid] = _PageRecord(parsed.order, seq, parsed.playlist, parsed.problems, parsed.repeats)
+            playlists = [p.playlist for p in by_identity.values()]
+            for p in by_identity.values():
+                problems.extend(p.problems)
+            repeats = [sum(p.repeats for p in by_identity.values())]
+            winners = [p.seq for p in by_identity.values()] + [LEGACY_SEQ]
+            by_identity.clear()
+            self.legacy_counts = _add_legacy(bronze, self.scrape_date, protected, playlists, spill, problems,
+                                             repeats)
+        finally:
+            spill.close()
+        pl = SILVER_PLAYLISTS.conform(playlists) if playlists else _empty(SILVER_PLAYLISTS)
+        self.playlists = pl.sort_values("playlist_id").reset_index(drop=True) if not pl.empty else pl
+        prob = SILVER_PROBLEMS.conform(problems) if problems else _empty(SILVER_PROBLEMS)
+        self.problems = prob.sort_values(["url", "scope", "line_no", "problem"],
+                                         na_position="first").reset_index(drop=True)
+        self._con = silver_spill.connect(work, spill.path, winners)
+        cols = ("lines", "credited_lines", "identified", "placeholders", "non_gap", "non_gap_with_artist")
+        counts = dict(zip(cols, self._con.execute(silver_spill.summary_sql(UNLINKED)).fetchone()))
+        self.line_counts = {k: int(v or 0) for k, v in counts.items()}
+        self.violations["unique_entry_keys"] = [
+            f"duplicate key {{'playlist_id': {pid!r}, 'line_no': {line}, 'component_index': {comp}}} ({n} rows)"
+            for pid, line, comp, n in self._con.execute(silver_spill.duplicate_keys_sql(UNLINKED)).fetchall()]
+        self.stats = {
+            "pages": n_pages,
+            "duplicate_fetches": duplicates,
+            "lines": self.line_counts["lines"],
+            "credited_lines": self.line_counts["credited_lines"],
+            "quarantined_lines": int((self.problems["scope"] == "line").sum()) if len(self.problems) else 0,
+            "bad_pages": int(self.problems.loc[self.problems["problem"].isin(BAD_PAGE_PROBLEMS), "url"].nunique())
+            if len(self.problems) else 0,
+            "repeated_lines": repeats[0],
+        }
+
+    def _stream(self, name: str, spec, sql: str, params: dict | None = None):
+        reader = self._con.sql(sql, params=params or {}).to_arrow_reader(self.batch_rows)
+        self.row_counts[name] = 0
+        for batch in reader:
+            if not batch.num_rows:
                 continue
-        by_identity[pid] = parsed
-    playlists = [p.playlist for p in by_identity.values()]
-    for p in by_identity.values():
-        problems.extend(p.problems)
-    repeats = [sum(p.repeats for p in by_identity.values())]
-    legacy_rows: list[dict] = []
-    legacy_counts = _add_legacy(bronze, scrape_date, protected, playlists, legacy_rows, problems, repeats)
-    pl = SILVER_PLAYLISTS.conform(playlists) if playlists else _empty(SILVER_PLAYLISTS)
-    pt_full = _entry_frame(list(by_identity.values()), legacy_rows)
-    by_identity.clear()
-    del legacy_rows
-    if pt_full.empty:
-        pt = _empty(SILVER_PLAYLIST_TRACKS)
-        tracks = _empty(SILVER_TRACKS)
-        transitions = _empty(SILVER_TRANSITIONS)
-    else:
-        tracks = _tracks(pt_full, scrape_date)
-        in_playlists = pt_full[pt_full["playlist_id"] != UNLINKED]  # legacy tracks without a playlist
-        transitions = _transitions(in_playlists, scrape_date) if not in_playlists.empty else _empty(SILVER_TRANSITIONS)
-        pt = SILVER_PLAYLIST_TRACKS.conform(_order(in_playlists.drop(columns=["_fetched_at"]), SILVER_PLAYLIST_TRACKS))
-        pt = pt.sort_values(["playlist_id", "line_no", "component_index"], na_position="first").reset_index(drop=True)
-    pl = pl.sort_values("playlist_id").reset_index(drop=True) if not pl.empty else pl
-    prob = SILVER_PROBLEMS.conform(problems) if problems else _empty(SILVER_PROBLEMS)
-    prob = prob.sort_values(["url", "scope", "line_no", "problem"], na_position="first").reset_index(drop=True)
-    top = pt[pt["component_of"].isna()] if not pt.empty else pt
-    stats = {
-        "pages": n_pages,
-        "duplicate_fetches": duplicates,
-        "lines": int(len(top)),
-        "credited_lines": int(top["entry_type"].isin(["track", "mashup", QUARANTINED]).sum()) if len(top) else 0,
-        "quarantined_lines": int((prob["scope"] == "line").sum()) if len(prob) else 0,
-        "bad_pages": int(prob.loc[prob["problem"].isin(BAD_PAGE_PROBLEMS), "url"].nunique()) if len(prob) else 0,
-        "repeated_lines": repeats[0],
-    }
-    return SilverTables(pl, pt, tracks, transitions, skipped, legacy_counts, prob, stats)
+            frame = spec.conform(_to_pandas(batch))
+            self.row_counts[name] += len(frame)
+            yield frame
+
+    def playlist_tracks(self):
+        """Every entry of every playlist, in (playlist_id, line_no, component_index) order."""
+        for frame in self._stream("playlist_tracks", SILVER_PLAYLIST_TRACKS, silver_spill.playlist_tracks_sql(UNLINKED)):
+            self.violations["no_cue_or_position_in_artists"] += contracts.markers_in_artists(frame)
+            self.violations["no_label_in_titles"] += contracts.labels_in_titles(frame)
+            yield frame
+
+    def tracks(self):
+        """One row per identified track id first seen in the partition, in track_id order."""
+        yield from self._stream("tracks", SILVER_TRACKS, silver_spill.tracks_sql(), self._params())
+
+    def transitions(self):
+        """DJ transitions of the partition, in (playlist_id, section_index, position) order."""
+        for frame in self._stream("transitions", SILVER_TRANSITIONS, silver_spill.transitions_sql(UNLINKED),
+                                  self._params()):
+            self.violations["no_self_loops"] += contracts.self_loops(frame)
+            yield frame
+
+    def _params(self) -> dict:
+        return {"scrape_date": self.scrape_date, "parser_version": PARSER_VERSION}
+
+    def collect(self) -> SilverTables:
+        """All tables as frames (for days that fit in memory: tests, small tools)."""
+        frames = {name: _concat(list(getattr(self, name)()), spec) for name, spec in
+                  (("playlist_tracks", SILVER_PLAYLIST_TRACKS), ("tracks", SILVER_TRACKS),
+                   ("transitions", SILVER_TRANSITIONS))}
+        return SilverTables(self.playlists, frames["playlist_tracks"], frames["tracks"], frames["transitions"],
+                            self.pages_skipped, self.legacy_counts, self.problems, dict(self.stats))
+
+    def close(self) -> None:
+        con = getattr(self, "_con", None)
+        if con is not None:
+            con.close()
+            self._con = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "SilverDay":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _to_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
+    """Nullable pandas dtypes straight from arrow; list columns as Python lists (what the contract holds)."""
+    lists = [i for i, f in enumerate(batch.schema) if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)]
+    frame = batch.drop_columns([batch.schema.names[i] for i in lists]).to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+    for i in lists:
+        frame.insert(i, batch.schema.names[i], pd.Series(batch.column(i).to_pylist(), index=frame.index, dtype=object))
+    return frame
+
+
+def _concat(frames: list[pd.DataFrame], spec) -> pd.DataFrame:
+    if not frames:
+        return _empty(spec)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
 
 
 UNLINKED = "legacy:unlinked"
+LEGACY_SEQ = -1  # the page ordinal of imported items' entries (always kept)
 SAME_DAY_PAGE = "skipped: page fetched the same day"
 
 
-def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: list, entries_rows: list,
+def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: list, spill: EntrySpill,
                 problems: list, repeats: list) -> dict:
     """Old SongNodes items (record_kind legacy_item): each mix becomes a playlist whose rebuilt tracklist goes
     through the same parser as fetched pages; tracks without a mix only feed silver.tracks. Returns the
@@ -333,16 +449,13 @@ def _add_legacy(bronze: pd.DataFrame, scrape_date: str, protected, playlists: li
                           "has_tracklist_section": bool(lines), **_entry_counts(top),
                           "fetched_at": fetched_at, "sha256": None,
                           "parser_version": PARSER_VERSION})
-        for e in entries:
-            entries_rows.append({**row_key, **_entry_dict(e), "parser_version": PARSER_VERSION, "_fetched_at": fetched_at})
+        spill.add(row_key, entries, fetched_at, LEGACY_SEQ)
     for line, fetched_at, source in day.standalone:
         standalone = parse_tracklist([line], protected=protected)
         problems.extend(_problem(scrape_date, source, "legacy://enhancedtrack", None, "line", rule, detail,
                                  e.line_no, e.raw_line) for e, rule, detail in quarantine(standalone))
-        for e in standalone:
-            entries_rows.append({"playlist_id": UNLINKED, "source": source, "url": "legacy://enhancedtrack",
-                                 "scrape_date": scrape_date, **_entry_dict(e), "parser_version": PARSER_VERSION,
-                                 "_fetched_at": fetched_at})
+        spill.add({"playlist_id": UNLINKED, "source": source, "url": "legacy://enhancedtrack",
+                   "scrape_date": scrape_date}, standalone, fetched_at, LEGACY_SEQ)
     return day.counts
 
 
@@ -356,94 +469,8 @@ def _legacy_djs(field_dj: str, title: str, meta) -> list[str]:
     return list(meta.djs)
 
 
-@functools.lru_cache(maxsize=None)
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
-
-
-def _entry_frame(pages: list[_ParsedPage], legacy_rows: list[dict]) -> pd.DataFrame:
-    """All entries of the day as one frame, built column by column (no dict per row): the playlist key, every
-    entry field (a new parser field becomes a column, so the contract rejects it), parser_version, _fetched_at;
-    the legacy items' rows after the pages' rows."""
-    names = list(entry_field_names())  # + the fields of any entry subclass a parser emits (the contract rejects them)
-    for kind in {type(e) for p in pages for e in p.entries} - {Entry}:
-        names += [n for n in _field_names(kind) if n not in names]
-    counts = [len(p.entries) for p in pages]
-    cols: dict[str, list] = {}
-    for k in ("playlist_id", "source", "url", "scrape_date"):
-        cols[k] = [v for p, n in zip(pages, counts) for v in [p.playlist[k]] * n]
-    for name in names:
-        cols[name] = [getattr(e, name, None) for p in pages for e in p.entries]
-    cols["parser_version"] = [PARSER_VERSION] * sum(counts)
-    cols["_fetched_at"] = [v for p, n in zip(pages, counts) for v in [p.playlist["fetched_at"]] * n]
-    frame = pd.DataFrame(cols) if sum(counts) else pd.DataFrame()
-    if legacy_rows:
-        legacy = pd.DataFrame(legacy_rows)
-        frame = pd.concat([frame, legacy], ignore_index=True) if len(frame) else legacy
-    return frame
-
-
-def _entry_dict(entry: Entry) -> dict:
-    """Shallow dict of an entry, every dataclass field included (a new parser field shows up as a column)."""
-    return {name: getattr(entry, name) for name in _field_names(type(entry))}
-
-
-def _order(df: pd.DataFrame, spec) -> pd.DataFrame:
-    """Put known columns in contract order; unknown columns stay (at the end) so validation names them."""
-    known = [c for c in spec.column_names if c in df.columns]
-    extra = [c for c in df.columns if c not in spec.column_names]
-    return df[known + extra]
-
-
 def _empty(spec) -> pd.DataFrame:
     return spec.conform(pd.DataFrame({c: pd.Series([], dtype=object) for c in spec.column_names}))
-
-
-def _tracks(pt: pd.DataFrame, scrape_date: str) -> pd.DataFrame:
-    """One row per identified track id: attributes of its first sighting, first label/catalog number seen."""
-    ident = pt[pt["is_identified"] & pt["track_id"].notna()]
-    if ident.empty:
-        return _empty(SILVER_TRACKS)
-    ident = ident.sort_values(["_fetched_at", "playlist_id", "line_no", "component_index"], na_position="first",
-                              kind="stable")
-    first = ident.drop_duplicates("track_id", keep="first").set_index("track_id")
-    counts = ident.groupby("track_id").size()
-    labels = ident.dropna(subset=["label"]).drop_duplicates("track_id").set_index("track_id")["label"]
-    catnos = ident.dropna(subset=["catalog_number"]).drop_duplicates("track_id").set_index("track_id")["catalog_number"]
-    out = pd.DataFrame({
-        "track_id": first.index, "artists": first["artists"].values, "featured": first["featured"].values,
-        "title": first["title"].values, "remixers": first["remixers"].values, "version": first["version"].values,
-        "label": labels.reindex(first.index).values, "catalog_number": catnos.reindex(first.index).values,
-        "is_mashup": first["is_mashup"].astype(bool).values, "first_seen_at": first["_fetched_at"].values,
-        "first_seen_playlist_id": first["playlist_id"].values, "n_occurrences": counts.reindex(first.index).values,
-        "scrape_date": scrape_date, "parser_version": PARSER_VERSION,
-    })
-    out = out.astype({"label": object, "catalog_number": object})
-    out = out.where(out.notna(), None)
-    return SILVER_TRACKS.conform(out).sort_values("track_id").reset_index(drop=True)
-
-
-def _transitions(pt: pd.DataFrame, scrape_date: str) -> pd.DataFrame:
-    """Edges between consecutive top-level entries of one section; only when both are identified
-    (a placeholder, gap, unparsed or quarantined line between two tracks breaks the chain), never A -> A."""
-    top = pt[pt["component_of"].isna()].sort_values(["playlist_id", "section_index", "position"], kind="stable")
-    grp = top.groupby(["playlist_id", "section_index"], sort=False)
-    prev_id = grp["track_id"].shift(1)
-    prev_ok = grp["is_identified"].shift(1).astype("boolean").fillna(False).astype(bool)
-    prev_pos = grp["position"].shift(1)
-    prev_line = grp["line_no"].shift(1)
-    mask = top["is_identified"].astype(bool) & prev_ok & top["track_id"].notna() & prev_id.notna()
-    mask &= prev_id != top["track_id"]  # a repeated line is flagged (mark_repeats), never a self-loop edge
-    if not mask.any():
-        return _empty(SILVER_TRANSITIONS)
-    edges = pd.DataFrame({
-        "from_track_id": prev_id[mask].values, "to_track_id": top.loc[mask, "track_id"].values,
-        "playlist_id": top.loc[mask, "playlist_id"].values, "section_index": top.loc[mask, "section_index"].values,
-        "from_position": prev_pos[mask].astype("int64").values, "to_position": top.loc[mask, "position"].values,
-        "from_line_no": prev_line[mask].astype("int64").values, "to_line_no": top.loc[mask, "line_no"].values,
-        "scrape_date": scrape_date, "parser_version": PARSER_VERSION,
-    })
-    return SILVER_TRANSITIONS.conform(edges).reset_index(drop=True)
 
 
 def entry_fields() -> list[str]:

@@ -11,7 +11,7 @@ from ...lib import contracts
 from ...lib.parsing.tracklist import PARSER_VERSION
 from ...lib.schemas import (SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
                             SILVER_TRANSITIONS)
-from ...lib.silver_build import build_silver_streamed
+from ...lib.silver_build import stream_silver
 from ..automation.conditions import SILVER_FOLLOW, SILVER_FRESHNESS
 from ..bronze.legacy_import import LEGACY_IMPORT
 from ..bronze.raw_scrape_data import RAW_SCRAPE_DATA
@@ -77,9 +77,9 @@ def _check(context, name: str, key: dg.AssetKey, problems: list[str], metadata: 
     )
 
 
-def _systemic_problems(tables, thresholds, previous_entries: int | None) -> dict[str, list[str]]:
+def _systemic_problems(day, thresholds, previous_entries: int | None) -> dict[str, list[str]]:
     """The checks that tell systemic breakage from one bad input, by check name (empty list: passed)."""
-    stats, pl = tables.stats, tables.playlists
+    stats, pl = day.stats, day.playlists
     return {
         "bad_pages_within_threshold": contracts.share_over(stats["bad_pages"], stats["pages"],
                                                            thresholds.max_bad_page_share, "pages"),
@@ -113,47 +113,45 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     partition = context.partition_key
     thresholds = parser.thresholds
     previous_entries = _previous_entries(lake, partition)
-    tables = build_silver_streamed(lake, partition, protected=parser.protected, thresholds=thresholds)
-    stats = tables.stats
-    if not stats["pages"] and not len(tables.playlists):
+    with stream_silver(lake, partition, protected=parser.protected, thresholds=thresholds) as day:
+        context.log.info(f"silver {partition}: {day.stats['pages']} pages parsed, {day.stats['lines']} entries; "
+                         "writing the tables")
+        yield from _publish(context, lake, partition, day, thresholds, previous_entries)
+
+
+def _publish(context, lake, partition: str, day, thresholds, previous_entries: int | None):
+    stats = day.stats
+    if not stats["pages"] and not len(day.playlists):
         context.log.warning(f"bronze has no pages for {partition}: silver for this date will be empty")
-    frames = {"playlists": tables.playlists, "playlist_tracks": tables.playlist_tracks,
-              "tracks": tables.tracks, "transitions": tables.transitions, "problems": tables.problems}
-    # Validate all first (strict contract): a breach, e.g. a parser field the schema does not know,
-    # fails the step and writes nothing at all.
-    validated = {name: lake.to_arrow(SPECS[name], df) for name, df in frames.items()}
-    systemic = _systemic_problems(tables, thresholds, previous_entries)
+    systemic = _systemic_problems(day, thresholds, previous_entries)
     if previous_entries is not None and any(systemic.values()):
         # A failure never replaces a good result: with a previous build on disk, a systemically broken one is
         # not published (without one, it is, so the evidence can be inspected, and the checks below fail).
         found = "; ".join(f"{name}: {p[0]}" for name, p in systemic.items() if p)
         raise dg.Failure(description=f"silver {partition} not published, the previous build is kept: {found}",
                          metadata={name: dg.MetadataValue.json(p) for name, p in systemic.items()})
-    # All are written to hidden files first, then made visible back to back: a kill while writing
-    # leaves the previous tables as they were, never new playlists beside old transitions.
+    # Every table is validated batch by batch (strict contract) into a hidden file; only when all five are
+    # staged are they made visible, back to back. A breach, e.g. a parser field the schema does not know, or a
+    # kill while writing, publishes nothing: the previous tables stay as they were.
+    batches = {"playlists": [day.playlists], "playlist_tracks": day.playlist_tracks(), "tracks": day.tracks(),
+               "transitions": day.transitions(), "problems": [day.problems]}
     staged = []
     try:
-        for name, table in validated.items():
-            staged.append(lake.stage(SPECS[name], [table], partition))
+        for name, frames in batches.items():
+            staged.append(lake.stage(SPECS[name], frames, partition))
         lake.publish(staged)
     finally:
         lake.discard(staged)
-    pl, pt, prob = tables.playlists, tables.playlist_tracks, tables.problems
-    top = pt[pt["component_of"].isna()] if not pt.empty else pt
-    n_identified = int(top["is_identified"].sum()) if not top.empty else 0
-    # artist coverage as sql/monitoring/artist_coverage_by_day.sql (the old system's figure): top-level entries
-    # that name an artist, gaps ("...") excluded
-    credited = top[top["entry_type"] != "gap"] if not top.empty else top
-    with_artist = int(credited["artists"].map(len).gt(0).sum()) if not credited.empty else 0
-    common = {"parser_version": PARSER_VERSION, "bronze_error_rows": tables.pages_skipped}
-    if tables.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
-        common["legacy_items"] = dg.MetadataValue.json(tables.legacy_counts)
-        context.log.info(f"legacy items for {partition}: {tables.legacy_counts}")
+    pl, prob, counts, lines = day.playlists, day.problems, day.row_counts, day.line_counts
+    common = {"parser_version": PARSER_VERSION, "bronze_error_rows": day.pages_skipped}
+    if day.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
+        common["legacy_items"] = dg.MetadataValue.json(day.legacy_counts)
+        context.log.info(f"legacy items for {partition}: {day.legacy_counts}")
     context.log.info(f"silver {partition}: {len(pl)} playlists from {stats['pages']} pages "
-                     f"({stats['duplicate_fetches']} duplicate fetches of the same mix merged), {len(top)} entries, "
-                     f"{n_identified} identified, {stats['quarantined_lines']} lines quarantined, "
-                     f"{stats['repeated_lines']} repeated lines flagged, {len(tables.tracks)} tracks, "
-                     f"{len(tables.transitions)} transition occurrences")
+                     f"({stats['duplicate_fetches']} duplicate fetches of the same mix merged), {lines['lines']} entries, "
+                     f"{lines['identified']} identified, {stats['quarantined_lines']} lines quarantined, "
+                     f"{stats['repeated_lines']} repeated lines flagged, {counts['tracks']} tracks, "
+                     f"{counts['transitions']} transition occurrences")
     for p in prob.head(20).itertuples(index=False):
         context.log.warning(f"quarantined {p.scope} {p.url}" + (f" line {p.line_no}" if p.line_no is not None
                             and str(p.line_no) != "<NA>" else "") + f": {p.problem}: {p.detail}")
@@ -162,17 +160,20 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
         "bad_pages": stats["bad_pages"],
         "playlists_with_zero_entries": int((pl["n_entries"] == 0).sum()) if not pl.empty else 0,
         "entries_per_playlist": round(float(pl["n_entries"].mean()), 2) if not pl.empty else 0.0})
+    # artist coverage as sql/monitoring/artist_coverage_by_day.sql (the old system's figure): top-level entries
+    # that name an artist, gaps ("...") excluded
     yield materialized(asset_key=KEYS["playlist_tracks"], metadata={
-        **common, "row_count": len(pt), "entries": len(top), "identified": n_identified,
+        **common, "row_count": counts["playlist_tracks"], "entries": lines["lines"], "identified": lines["identified"],
         "quarantined_lines": stats["quarantined_lines"], "repeated_lines": stats["repeated_lines"],
-        "placeholder_pct": round(100.0 * float((top["entry_type"] == "placeholder").mean()), 2) if len(top) else 0.0,
-        "artist_coverage_pct": round(100.0 * with_artist / len(credited), 2) if len(credited) else 0.0})
-    yield materialized(asset_key=KEYS["tracks"], metadata={**common, "row_count": len(tables.tracks)})
-    yield materialized(asset_key=KEYS["transitions"], metadata={**common, "row_count": len(tables.transitions)})
+        "placeholder_pct": _pct(lines["placeholders"], lines["lines"]),
+        "artist_coverage_pct": _pct(lines["non_gap_with_artist"], lines["non_gap"])})
+    yield materialized(asset_key=KEYS["tracks"], metadata={**common, "row_count": counts["tracks"]})
+    yield materialized(asset_key=KEYS["transitions"], metadata={**common, "row_count": counts["transitions"]})
     yield materialized(asset_key=KEYS["problems"], metadata={
         **common, "row_count": len(prob),
         "by_problem": dg.MetadataValue.json(prob["problem"].value_counts().to_dict() if len(prob) else {})})
 
+    found = day.violations
     yield _check(context, "bad_pages_within_threshold", KEYS["playlists"], systemic["bad_pages_within_threshold"],
                  {"bad_pages": stats["bad_pages"], "pages": stats["pages"]})
     yield _check(context, "one_row_per_playlist", KEYS["playlists"], contracts.duplicate_keys(pl, ["playlist_id"]))
@@ -181,10 +182,13 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
                   "entries": int(pl["n_entries"].sum()) if len(pl) else 0})
     yield _check(context, "bad_lines_within_threshold", KEYS["playlist_tracks"], systemic["bad_lines_within_threshold"],
                  {"quarantined_lines": stats["quarantined_lines"], "credited_lines": stats["credited_lines"]})
-    yield _check(context, "unique_entry_keys", KEYS["playlist_tracks"],
-                 contracts.duplicate_keys(pt, ["playlist_id", "line_no", "component_index"]))
-    yield _check(context, "no_cue_or_position_in_artists", KEYS["playlist_tracks"], contracts.markers_in_artists(pt))
-    yield _check(context, "no_label_in_titles", KEYS["playlist_tracks"], contracts.labels_in_titles(pt))
-    yield _check(context, "no_self_loops", KEYS["transitions"], contracts.self_loops(tables.transitions))
+    yield _check(context, "unique_entry_keys", KEYS["playlist_tracks"], found["unique_entry_keys"])
+    yield _check(context, "no_cue_or_position_in_artists", KEYS["playlist_tracks"], found["no_cue_or_position_in_artists"])
+    yield _check(context, "no_label_in_titles", KEYS["playlist_tracks"], found["no_label_in_titles"])
+    yield _check(context, "no_self_loops", KEYS["transitions"], found["no_self_loops"])
     for name, spec in SPECS.items():
         yield _check(context, "known_columns_only", KEYS[name], contracts.unknown_columns(spec, lake.file_columns(spec, partition)))
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
