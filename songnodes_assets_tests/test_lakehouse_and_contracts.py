@@ -175,3 +175,32 @@ def test_dagster_definitions_validate():
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert "All code locations passed validation" in res.stdout + res.stderr
+
+
+def test_an_arrow_batch_is_held_to_the_same_contract_as_a_frame(tmp_path):
+    import pyarrow as pa
+
+    t = silver(["A - One", "B - Two"]).tracks
+    good = Lakehouse.to_arrow(SILVER_TRACKS, t)
+    assert SILVER_TRACKS.validate_arrow(good).equals(good)
+    with pytest.raises(ContractViolation, match="bpm_guess"):
+        SILVER_TRACKS.validate_arrow(good.append_column("bpm_guess", pa.array([120, 121])))
+    with pytest.raises(ContractViolation, match="missing columns \\['label'\\]"):
+        SILVER_TRACKS.validate_arrow(good.drop_columns(["label"]))
+    with pytest.raises(ContractViolation, match="out of contract order"):
+        SILVER_TRACKS.validate_arrow(good.select(list(reversed(good.column_names))))
+    with pytest.raises(ContractViolation, match="'n_occurrences' is string"):
+        SILVER_TRACKS.validate_arrow(good.set_column(good.column_names.index("n_occurrences"), "n_occurrences",
+                                                     pa.array(["many", "x"])))
+    with pytest.raises(ContractViolation, match="'title': 1 nulls"):
+        SILVER_TRACKS.validate_arrow(good.set_column(good.column_names.index("title"), "title", pa.array(["x", None])))
+    with pytest.raises(ContractViolation, match="'artists' is list<item: int64>"):
+        SILVER_TRACKS.validate_arrow(good.set_column(good.column_names.index("artists"), "artists",
+                                                     pa.array([[1], [2]])))
+    # a castable type (int32 for int64) is cast, and the file reads back as the frame would
+    cast = SILVER_TRACKS.validate_arrow(good.set_column(good.column_names.index("n_occurrences"), "n_occurrences",
+                                                        good["n_occurrences"].cast(pa.int32())))
+    lake = Lakehouse(tmp_path)
+    lake.write_batches(SILVER_TRACKS, [cast], "d")
+    pd.testing.assert_frame_equal(lake.read(SILVER_TRACKS, "d"), Lakehouse(tmp_path).read_files(
+        SILVER_TRACKS, [lake.write(SILVER_TRACKS, t, "e")]))

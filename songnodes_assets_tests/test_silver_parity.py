@@ -24,7 +24,7 @@ import pytest
 from songnodes_assets.lib import silver_build, silver_spill
 from songnodes_assets.lib.lakehouse import Lakehouse
 from songnodes_assets.lib.legacy import to_bronze_rows
-from songnodes_assets.lib.schemas import BRONZE_RAW
+from songnodes_assets.lib.schemas import BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_TRACKS, SILVER_TRANSITIONS
 
 from .helpers import bronze_frame, wiki_page
 
@@ -144,3 +144,20 @@ def test_the_streamed_build_from_bronze_files_is_the_same(bronze, reference, tin
 def test_an_empty_day_is_the_same(reference):
     empty = BRONZE_RAW.conform([])
     _assert_same(silver_build.build_silver(empty, DATE), reference.build_silver(empty, DATE))
+
+
+def test_tables_written_from_the_stream_read_back_as_the_frames_written_before(bronze, reference, tiny_batches,
+                                                                             tmp_path):
+    """The asset writes the engine's arrow batches (validated by ``validate_arrow``), no frames: readers must get
+    exactly the frames the frame-written files gave."""
+    old = reference.build_silver(bronze, DATE)
+    before, after = Lakehouse(tmp_path / "before"), Lakehouse(tmp_path / "after")
+    after.write(BRONZE_RAW, bronze, DATE, file_name="run-a.parquet")
+    streamed = {"playlist_tracks": SILVER_PLAYLIST_TRACKS, "tracks": SILVER_TRACKS, "transitions": SILVER_TRANSITIONS}
+    with silver_build.stream_silver(after, DATE) as day:
+        for name, spec in streamed.items():
+            before.write(spec, getattr(old, name), DATE)
+            after.write_batches(spec, getattr(day, name)(), DATE)
+        assert all(not v for v in day.violations.values())
+    for spec in streamed.values():
+        pd.testing.assert_frame_equal(after.read(spec, DATE), before.read(spec, DATE), obj=spec.name)

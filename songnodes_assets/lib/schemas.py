@@ -3,6 +3,7 @@ unknown or missing column fails the write) and the pyarrow schema the parquet fi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,37 @@ class TableSpec:
             detail = cases.head(10).to_string() if isinstance(cases, pd.DataFrame) else str(exc)[:2000]
             raise ContractViolation(f"{self.qualified}: values break the contract:\n{detail}") from exc
 
+    def validate_arrow(self, table: pa_arrow.Table) -> pa_arrow.Table:
+        """The same contract for an arrow table (a batch from an engine, no pandas round trip): exact columns in
+        order, each castable to its type (lists of strings, bytes...), no null where the contract forbids one.
+        The result has the contract's schema and the pandas metadata a validated frame would carry, so readers
+        get the same frames either way. Raises ContractViolation naming the table and the columns."""
+        names = table.schema.names
+        extra = [c for c in names if c not in self.column_names]
+        missing = [c for c in self.column_names if c not in names]
+        if extra or missing:
+            raise ContractViolation(f"{self.qualified}: unknown columns {extra} (a field the contract does not know), "
+                                    f"missing columns {missing}")
+        if names != self.column_names:
+            raise ContractViolation(f"{self.qualified}: columns out of contract order: {names}")
+        target = self.arrow()
+        columns, problems = [], []
+        for field, column in zip(target, table.columns):
+            if not column.type.equals(field.type):
+                try:  # only a representation of the same kind (int32, large_string...), never int -> string
+                    if _kind(column.type) != _kind(field.type):
+                        raise TypeError("another kind of value")
+                    column = column.cast(field.type, safe=True)
+                except (TypeError, pa_arrow.ArrowInvalid, pa_arrow.ArrowNotImplementedError) as exc:
+                    problems.append(f"column {field.name!r} is {column.type}, the contract says {field.type}: {exc}")
+                    continue
+            if not field.nullable and column.null_count:
+                problems.append(f"column {field.name!r}: {column.null_count} nulls, the contract allows none")
+            columns.append(column)
+        if problems:
+            raise ContractViolation(f"{self.qualified}: values break the contract: {'; '.join(problems)}")
+        return pa_arrow.Table.from_arrays(columns, schema=target.with_metadata(_pandas_metadata(self)))
+
     def arrow(self) -> pa_arrow.Schema:
         return pa_arrow.schema([pa_arrow.field(c.name, _ARROW[c.kind], nullable=c.nullable) for c in self.columns])
 
@@ -119,6 +151,27 @@ class TableSpec:
                      "ts": "TIMESTAMPTZ", "bytes": "BLOB", "list": "VARCHAR[]"}
         cols = ", ".join(f"CAST(NULL AS {sql_types[c.kind]}) AS {c.name}" for c in self.columns)
         return f"(SELECT {cols} WHERE false)"
+
+
+def _kind(t: pa_arrow.DataType) -> str:
+    """The contract kind an arrow type represents (lists by their element kind)."""
+    types = pa_arrow.types
+    if types.is_list(t) or types.is_large_list(t):
+        return "list of " + _kind(t.value_type)
+    for kind, test in (("str", lambda x: types.is_string(x) or types.is_large_string(x) or types.is_string_view(x)),
+                       ("int", types.is_integer), ("float", types.is_floating), ("bool", types.is_boolean),
+                       ("ts", lambda x: types.is_timestamp(x) and x.tz is not None),
+                       ("bytes", lambda x: types.is_binary(x) or types.is_large_binary(x))):
+        if test(t):
+            return kind
+    return str(t)
+
+
+@functools.lru_cache(maxsize=None)
+def _pandas_metadata(spec: TableSpec) -> dict:
+    """The schema metadata ``pa.Table.from_pandas`` gives a validated frame of this table (dtypes for readers)."""
+    empty = spec.conform(pd.DataFrame({c.name: pd.Series([], dtype=object) for c in spec.columns}))
+    return pa_arrow.Table.from_pandas(empty, schema=spec.arrow(), preserve_index=False).schema.metadata
 
 
 BRONZE_RAW = TableSpec("bronze", "raw_scrape_data", (

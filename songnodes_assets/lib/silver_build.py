@@ -326,21 +326,22 @@ class SilverDay:
         }
 
     def _stream(self, name: str, spec, sql: str, params: dict | None = None):
+        """The query's rows as arrow tables of at most ``batch_rows`` rows, each validated against ``spec``."""
         reader = self._con.sql(sql, params=params or {}).to_arrow_reader(self.batch_rows)
         self.row_counts[name] = 0
         for batch in reader:
-            if not batch.num_rows:
-                continue
-            frame = spec.conform(_to_pandas(batch))
-            self.row_counts[name] += len(frame)
-            yield frame
+            if batch.num_rows:
+                self.row_counts[name] += batch.num_rows
+                yield spec.validate_arrow(pa.Table.from_batches([batch]))
 
     def playlist_tracks(self):
         """Every entry of every playlist, in (playlist_id, line_no, component_index) order."""
-        for frame in self._stream("playlist_tracks", SILVER_PLAYLIST_TRACKS, silver_spill.playlist_tracks_sql(UNLINKED)):
-            self.violations["no_cue_or_position_in_artists"] += contracts.markers_in_artists(frame)
-            self.violations["no_label_in_titles"] += contracts.labels_in_titles(frame)
-            yield frame
+        for table in self._stream("playlist_tracks", SILVER_PLAYLIST_TRACKS, silver_spill.playlist_tracks_sql(UNLINKED)):
+            checked = _to_pandas(table.select(["url", "line_no", "outcome", "artists", "featured", "remixers", "title",
+                                               "title_full"]))
+            self.violations["no_cue_or_position_in_artists"] += contracts.markers_in_artists(checked)
+            self.violations["no_label_in_titles"] += contracts.labels_in_titles(checked)
+            yield table
 
     def tracks(self):
         """One row per identified track id first seen in the partition, in track_id order."""
@@ -348,17 +349,18 @@ class SilverDay:
 
     def transitions(self):
         """DJ transitions of the partition, in (playlist_id, section_index, position) order."""
-        for frame in self._stream("transitions", SILVER_TRANSITIONS, silver_spill.transitions_sql(UNLINKED),
+        for table in self._stream("transitions", SILVER_TRANSITIONS, silver_spill.transitions_sql(UNLINKED),
                                   self._params()):
-            self.violations["no_self_loops"] += contracts.self_loops(frame)
-            yield frame
+            self.violations["no_self_loops"] += contracts.self_loops(
+                table.select(["playlist_id", "from_track_id", "to_track_id", "to_line_no"]).to_pandas())
+            yield table
 
     def _params(self) -> dict:
         return {"scrape_date": self.scrape_date, "parser_version": PARSER_VERSION}
 
     def collect(self) -> SilverTables:
         """All tables as frames (for days that fit in memory: tests, small tools)."""
-        frames = {name: _concat(list(getattr(self, name)()), spec) for name, spec in
+        frames = {name: _concat([spec.conform(_to_pandas(t)) for t in getattr(self, name)()], spec) for name, spec in
                   (("playlist_tracks", SILVER_PLAYLIST_TRACKS), ("tracks", SILVER_TRACKS),
                    ("transitions", SILVER_TRANSITIONS))}
         return SilverTables(self.playlists, frames["playlist_tracks"], frames["tracks"], frames["transitions"],
@@ -378,7 +380,7 @@ class SilverDay:
         self.close()
 
 
-def _to_pandas(batch: pa.RecordBatch) -> pd.DataFrame:
+def _to_pandas(batch: pa.Table) -> pd.DataFrame:
     """Nullable pandas dtypes straight from arrow; list columns as Python lists (what the contract holds)."""
     lists = [i for i, f in enumerate(batch.schema) if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)]
     frame = batch.drop_columns([batch.schema.names[i] for i in lists]).to_pandas(types_mapper=_ARROW_TO_PANDAS.get)

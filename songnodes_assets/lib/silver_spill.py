@@ -10,6 +10,7 @@ batches, so memory holds one batch, never the day; DuckDB itself is capped and s
 from __future__ import annotations
 
 import dataclasses
+import operator
 import os
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class EntrySpill:
         _refuse_unknown(field_names)
         self.path = Path(workdir) / "entries.parquet"
         self.fields = field_names
+        self._values = operator.attrgetter(*field_names)  # one C call per entry: all its fields, in order
         self.parser_version = parser_version
         self.rows = 0
         self._pending: list[tuple[dict, list, object, int]] = []
@@ -66,8 +68,10 @@ class EntrySpill:
         cols: dict[str, list] = {}
         for k in KEY_COLUMNS:
             cols[k] = [v for key, entries, _, _ in groups for v in [key[k]] * len(entries)]
-        for name in self.fields:
-            cols[name] = [getattr(e, name) for _, entries, _, _ in groups for e in entries]
+        rows = list(map(self._values, (e for _, entries, _, _ in groups for e in entries)))
+        for name, values in zip(self.fields, zip(*rows)):
+            cols[name] = values
+        del rows
         cols["parser_version"] = [self.parser_version] * n
         cols["_fetched_at"] = [v for _, entries, at, _ in groups for v in [at] * len(entries)]
         cols["_seq"] = [v for _, entries, _, seq in groups for v in [seq] * len(entries)]
