@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/python scripts/compile_parser.py || echo "compiled parser not built (no C compiler?): the pure-Python parser runs"
 	touch $(STAMP)
 
 install: $(STAMP)

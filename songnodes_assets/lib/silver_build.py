@@ -4,7 +4,9 @@ same rows out (sorted, deduplicated), so re-materialising a partition never chan
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
+import gc
 import json
 import re
 import tempfile
@@ -267,7 +269,8 @@ class SilverDay:
                                                  "no_self_loops": []}
         self.row_counts: dict[str, int] = {}
         try:
-            self._parse(page_rows, n_pages, bronze, protected, thresholds)
+            with _gc_paused():
+                self._parse(page_rows, n_pages, bronze, protected, thresholds)
         except BaseException:
             self.close()
             raise
@@ -378,6 +381,19 @@ class SilverDay:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """The cyclic collector off while a day is parsed: parsing makes millions of short-lived, acyclic objects,
+    and the collector's passes over them cost about a fifth of the parse; it is back on (as it was) after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _to_pandas(batch: pa.Table) -> pd.DataFrame:

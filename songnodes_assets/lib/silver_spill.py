@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -65,21 +66,25 @@ class EntrySpill:
             return
         groups, self._pending, n = self._pending, [], self._pending_rows
         self._pending_rows = 0
-        cols: dict[str, list] = {}
-        for k in KEY_COLUMNS:
-            cols[k] = [v for key, entries, _, _ in groups for v in [key[k]] * len(entries)]
+        # per-page values (key, fetch time, ordinal) converted once per page and repeated by index
+        page_of_row = pa.array(np.repeat(np.arange(len(groups)), [len(entries) for _, entries, _, _ in groups]))
+        per_page = {k: [key[k] for key, _, _, _ in groups] for k in KEY_COLUMNS}
+        per_page["_fetched_at"] = [at for _, _, at, _ in groups]
+        per_page["_seq"] = [seq for _, _, _, seq in groups]
         rows = list(map(self._values, (e for _, entries, _, _ in groups for e in entries)))
-        for name, values in zip(self.fields, zip(*rows)):
-            cols[name] = values
+        cols = dict(zip(self.fields, zip(*rows)))
         del rows
-        cols["parser_version"] = [self.parser_version] * n
-        cols["_fetched_at"] = [v for _, entries, at, _ in groups for v in [at] * len(entries)]
-        cols["_seq"] = [v for _, entries, _, seq in groups for v in [seq] * len(entries)]
-        cols["_row"] = list(range(self.rows, self.rows + n))
         arrays = []
         for field in SPILL_SCHEMA:
             try:
-                arrays.append(pa.array(cols[field.name], type=field.type))
+                if field.name in per_page:
+                    arrays.append(pa.array(per_page[field.name], type=field.type).take(page_of_row))
+                elif field.name == "parser_version":
+                    arrays.append(pa.array([self.parser_version], type=field.type).take(pa.array(np.zeros(n, "int64"))))
+                elif field.name == "_row":
+                    arrays.append(pa.array(np.arange(self.rows, self.rows + n, dtype="int64")))
+                else:
+                    arrays.append(pa.array(cols[field.name], type=field.type))
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
                 raise ContractViolation(f"{SILVER_PLAYLIST_TRACKS.qualified}: column {field.name!r} does not fit "
                                         f"{field.type}: {exc}") from exc
