@@ -17,13 +17,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from .helpers import stop_group
 from .pg import pg_environment, temporary_database
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,9 +103,9 @@ def celery_home(tmp_path, rabbit_vhost, redis_db):
 
 
 @contextlib.contextmanager
-def demo_remotes(**intervals):
+def demo_remotes():
     """(variables pointing every client at them, the fake APIs): the sample site and the fake APIs on
-    127.0.0.1, with the settings `songnodes demo` uses (per-source request intervals may be raised)."""
+    127.0.0.1, with the settings `songnodes demo` uses."""
     from songnodes_assets.lib.enrich.sources import SOURCES
     from songnodes_assets.sample_site.fake_apis import FakeApis
     from songnodes_assets.sample_site.server import SampleSite
@@ -115,7 +116,7 @@ def demo_remotes(**intervals):
                "SONGNODES_MIXESDB_START_URLS": f"{base}/w/Category:Techno,{base}/w/Special:RecentChanges",
                "SONGNODES_MIN_INTERVAL_S": "0.05", "SONGNODES_JITTER_S": "0.05", **apis.env()}
         for source in SOURCES:
-            env[f"SONGNODES_{source.upper()}_MIN_INTERVAL_S"] = intervals.get(source, "0.01")
+            env[f"SONGNODES_{source.upper()}_MIN_INTERVAL_S"] = "0.01"
         yield env, apis
 
 
@@ -124,7 +125,7 @@ class Worker:
 
     def __init__(self, name: str, queues: str, env: dict, log: Path, concurrency: int = 1):
         self.name, self.log = f"{name}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}", log
-        self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self._out = open(log, "wb")  # noqa: SIM115 - closed in wait_stopped()
         self.proc = subprocess.Popen(
             [CELERY, "-A", "songnodes_assets.defs.celery_worker", "worker", "-Q", queues, "-n", self.name,
              "-c", str(concurrency), "--prefetch-multiplier=1", "-l", "INFO", "--without-gossip", "--without-mingle"],
@@ -143,9 +144,16 @@ class Worker:
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True)
         return [int(p) for p in out.stdout.split()]
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         if self.proc.poll() is None:
-            stop_group(self.proc, timeout=20)
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def wait_stopped(self, timeout: float = 20) -> None:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         self._out.close()
 
 
@@ -165,21 +173,27 @@ def workers(env: dict, tmp_path: Path, *specs):
                 line for line in w.text().splitlines()[-60:] if "WARNING/ForkPoolWorker" not in line))
         raise
     finally:
+        for w in started:  # all at once: each takes seconds to shut down
+            w.terminate()
         for w in started:
-            w.stop()
+            w.wait_stopped()
 
 
-def run_celery_job(monkeypatch, env: dict, job_name: str, partition: str = DAY):
-    """Create and execute a run of ``job_name`` of the workspace's code location (as the demo does): this process
-    is the run's orchestrator, the steps go to the workers."""
+@contextlib.contextmanager
+def celery_runs(monkeypatch, env: dict):
+    """(instance, run): ``run(job_name)`` creates and executes a run of ``job_name`` of the workspace's code
+    location, loaded once for every run (as the demo does): this process is the run's orchestrator, the steps go to
+    the workers. The orchestrator polls the workers' results every 0.1 s instead of dagster-celery's 1 s tick."""
     import dagster as dg
+    import dagster_celery.core_execution_loop
 
     from songnodes_assets.demo_launch import code_location, run_job
 
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setattr(dagster_celery.core_execution_loop, "TICK_SECONDS", 0.1)
     with dg.DagsterInstance.get() as instance, code_location(instance) as location:
-        return run_job(instance, location, job_name, partition)
+        yield instance, lambda job_name, partition=DAY: run_job(instance, location, job_name, partition)
 
 
 def step_workers(run_id: str) -> dict[str, str]:
@@ -195,32 +209,6 @@ def step_workers(run_id: str) -> dict[str, str]:
                 if "Celery worker" in meta:
                     out[ev.step_key] = meta["Celery worker"].value
     return out
-
-
-@pytest.mark.timeout(180)
-def test_demo_day_on_two_celery_workers(celery_home, tmp_path, monkeypatch):
-    from songnodes_assets.lib.catalog import table_counts
-
-    env, _home = celery_home
-    with demo_remotes() as (remotes, _apis):
-        env = {**env, **remotes}
-        worker_env = {**os.environ, **env}
-        with workers(worker_env, tmp_path, ("crawlbuild", "crawl,build", 1), ("enrich", "enrich", 2)) as (wa, wb):
-            started = time.monotonic()
-            main = run_celery_job(monkeypatch, env, "songnodes_main_celery")
-            assert main.success, main.failures
-            main_s = time.monotonic() - started
-            gold = run_celery_job(monkeypatch, env, "songnodes_gold_celery")
-            assert gold.success, gold.failures
-            print(f"celery: main {main_s:.1f} s, main + gold {time.monotonic() - started:.1f} s")
-    ran = {**step_workers(main.run_id), **step_workers(gold.run_id)}
-    # every step on a worker, each on the worker of its queue
-    assert ran["bronze__raw_scrape_data"] == wa.name and ran["silver_tables"] == wa.name, ran
-    assert {ran[k] for k in ran if k.startswith("enrichment__")} == {wb.name}, ran
-    assert len([k for k in ran if k.startswith("enrichment__")]) == 6, ran
-    assert {ran[k] for k in ran if k.startswith("gold__")} == {wa.name} and len(ran) == 16, ran
-    # the same tables as the local demo
-    assert table_counts(env["SONGNODES_LAKEHOUSE_ROOT"]) == EXPECTED
 
 
 def test_queue_tags_and_executors(monkeypatch):
@@ -284,67 +272,120 @@ def _lake_files(root: str) -> dict[str, bytes]:
             if p.is_file() and "_index" not in p.parts}
 
 
-@pytest.mark.timeout(240)
-def test_worker_killed_mid_step_fails_the_run_cleanly_and_the_retry_completes(celery_home, tmp_path, monkeypatch):
-    """SIGKILL of the worker process executing enrichment/spotify: the run fails (WorkerLostError) instead of
-    hanging, the other steps finish, the spotify partition is its old snapshot (none: no file, no staged leftover)
-    and every other table is complete; the killed step's pool slot stays claimed (README trap) until it is freed
-    as run monitoring does (free_slots_after_run_end_seconds); the re-run completes with the local demo's counts."""
-    import threading
+@contextlib.contextmanager
+def holding(apis, source: str, after: int):
+    """The fake API holds each request to ``source`` after its first ``after`` until ``release`` is set, then drops
+    it unanswered: while a request is held, the step asking ``source`` is certainly in the middle of its work.
+    Yields (held: set once a request is held, the client ports of the held requests, release)."""
+    held, release, ports = threading.Event(), threading.Event(), []
+    handle = apis._handle
 
+    def hold(h, method):
+        if not release.is_set() and urlsplit(h.path).path.strip("/").split("/", 1)[0] == source \
+                and len(apis.log[source]) >= after:
+            ports.append(h.client_address[1])
+            held.set()
+            release.wait(120)
+            h.close_connection = True  # its asker is gone
+            return None
+        return handle(h, method)
+
+    apis._handle = hold
+    try:
+        yield held, ports, release
+    finally:
+        release.set()
+        del apis._handle  # the class's own again
+
+
+def _owner_of_port(port: int, pids: list[int]) -> int | None:
+    """The process among ``pids`` holding the TCP socket whose local port is ``port``."""
+    sockets = {f"socket:[{f[9]}]" for f in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+               if int(f[1].rsplit(":", 1)[1], 16) == port}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in sockets for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return pid
+    return None
+
+
+@pytest.mark.timeout(300)
+def test_demo_day_on_celery_workers_a_killed_step_fails_the_run_cleanly_and_the_rerun_completes(
+        celery_home, tmp_path, monkeypatch):
+    """The demo day on two workers, whose first run loses the worker process executing enrichment/spotify (SIGKILL
+    while the fake API holds one of its requests, once acousticbrainz, the run's last step, has started on the
+    other process). That run fails (WorkerLostError) instead of hanging, the other steps finish, the spotify
+    partition is its old snapshot (none: no file, no staged leftover) and every other table is complete; the killed
+    step's pool slot stays claimed (README trap) until it is freed as run monitoring does
+    (free_slots_after_run_end_seconds). The re-run of the main job and the gold job then succeed, every step on the
+    worker of its queue, with the local demo's counts."""
     import dagster as dg
 
     from songnodes_assets.lib.catalog import table_counts
 
     env, _home = celery_home
     lake = env["SONGNODES_LAKEHOUSE_ROOT"]
-    with demo_remotes(spotify="0.15") as (remotes, apis):
+    with demo_remotes() as (remotes, apis):
         env = {**env, **remotes}
         worker_env = {**os.environ, **env}
-        with workers(worker_env, tmp_path, ("crawlbuild", "crawl,build", 1), ("enrich", "enrich", 1)) as (_wa, wb):
+        with workers(worker_env, tmp_path, ("crawlbuild", "crawl,build", 1), ("enrich", "enrich", 2)) as (wa, wb), \
+                celery_runs(monkeypatch, env) as (instance, run):
             killed: list[int] = []
+            with holding(apis, "spotify", after=5) as (held, ports, release):
 
-            def kill_when_spotify_runs():
-                deadline = time.time() + 120
-                while len(apis.log["spotify"]) < 5 and time.time() < deadline:
-                    time.sleep(0.05)
-                for pid in wb.children():  # -c 1: the one pool process, the one running the spotify step
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
+                def kill_the_spotify_process():
+                    deadline = time.time() + 120
+                    while not (held.is_set() and apis.log["acousticbrainz"]) and time.time() < deadline:
+                        time.sleep(0.05)
+                    pid = _owner_of_port(ports[-1], wb.children()) if ports else None
+                    if pid is not None:
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                    release.set()
 
-            killer = threading.Thread(target=kill_when_spotify_runs, daemon=True)
-            killer.start()
-            started = time.monotonic()
-            first = run_celery_job(monkeypatch, env, "songnodes_main_celery")
-            failed_after = time.monotonic() - started
-            killer.join(5)
-            assert killed, "the spotify step never started"
+                killer = threading.Thread(target=kill_the_spotify_process, daemon=True)
+                killer.start()
+                started = time.monotonic()
+                first = run("songnodes_main_celery")
+                failed_after = time.monotonic() - started
+                release.set()
+                killer.join(5)
+            assert killed, f"no worker process held the spotify step's connection (held: {ports})"
             assert not first.success
             asked_before = len(apis.log["spotify"])
-            with dg.DagsterInstance.get() as instance:
-                assert instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE
-                (failure,) = instance.all_logs(first.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-                error = failure.dagster_event.event_specific_data.error.to_string()
-                assert "[enrichment__spotify]: billiard.exceptions.WorkerLostError" in error, error[-2000:]
-                done = {r.dagster_event.step_key for r in instance.all_logs(
-                    first.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
-                assert done == {"bronze__raw_scrape_data", "silver_tables",
-                                *(f"enrichment__{s}" for s in ("musicbrainz", "lastfm", "discogs", "getsongbpm",
-                                                               "acousticbrainz"))}, done
-                # the old snapshot of the killed step's table (none yet) and complete new ones for the rest
-                files = _lake_files(lake)
-                assert not [f for f in files if "spotify" in f], [f for f in files if "spotify" in f]
-                counts = table_counts(lake)
-                assert counts == {**EXPECTED, "enrichment.spotify": 0, "gold.enriched_tracks": 0,
-                                  "gold.transition_graph": 0}, counts
-                # trap: the killed step never reported its end, so its slot stays claimed by the failed run
-                claims = instance.event_log_storage.get_concurrency_info("api_spotify").claimed_slots
-                assert [(c.run_id, c.step_key) for c in claims] == [(first.run_id, "enrichment__spotify")]
-                # what the daemon's run monitoring does free_slots_after_run_end_seconds after the run ended
-                instance.event_log_storage.free_concurrency_slots_for_run(first.run_id)
-            second = run_celery_job(monkeypatch, env, "songnodes_main_celery")
-            assert second.success, second.failures
-            print(f"killed run failed after {failed_after:.1f} s; spotify asked {asked_before} times before the kill, "
-                  f"{len(apis.log['spotify']) - asked_before} after")
-    assert {k: v for k, v in table_counts(lake).items() if not k.startswith("gold.")} == {
-        k: v for k, v in EXPECTED.items() if not k.startswith("gold.")}
+            assert instance.get_run_by_id(first.run_id).status == dg.DagsterRunStatus.FAILURE
+            (failure,) = instance.all_logs(first.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+            error = failure.dagster_event.event_specific_data.error.to_string()
+            assert "[enrichment__spotify]: billiard.exceptions.WorkerLostError" in error, error[-2000:]
+            done = {r.dagster_event.step_key for r in instance.all_logs(
+                first.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
+            assert done == {"bronze__raw_scrape_data", "silver_tables",
+                            *(f"enrichment__{s}" for s in ("musicbrainz", "lastfm", "discogs", "getsongbpm",
+                                                           "acousticbrainz"))}, done
+            # the old snapshot of the killed step's table (none yet) and complete new ones for the rest
+            files = _lake_files(lake)
+            assert not [f for f in files if "spotify" in f], [f for f in files if "spotify" in f]
+            counts = table_counts(lake)
+            assert counts == {**EXPECTED, "enrichment.spotify": 0, "gold.enriched_tracks": 0,
+                              "gold.transition_graph": 0}, counts
+            # trap: the killed step never reported its end, so its slot stays claimed by the failed run
+            claims = instance.event_log_storage.get_concurrency_info("api_spotify").claimed_slots
+            assert [(c.run_id, c.step_key) for c in claims] == [(first.run_id, "enrichment__spotify")]
+            # what the daemon's run monitoring does free_slots_after_run_end_seconds after the run ended
+            instance.event_log_storage.free_concurrency_slots_for_run(first.run_id)
+            started = time.monotonic()
+            main = run("songnodes_main_celery")
+            assert main.success, main.failures
+            main_s = time.monotonic() - started
+            gold = run("songnodes_gold_celery")
+            assert gold.success, gold.failures
+            print(f"killed run failed after {failed_after:.1f} s (spotify asked {asked_before} times before the "
+                  f"kill); re-run: main {main_s:.1f} s, main + gold {time.monotonic() - started:.1f} s")
+    ran = {**step_workers(main.run_id), **step_workers(gold.run_id)}
+    # every step on a worker, each on the worker of its queue
+    assert ran["bronze__raw_scrape_data"] == wa.name and ran["silver_tables"] == wa.name, ran
+    assert {ran[k] for k in ran if k.startswith("enrichment__")} == {wb.name}, ran
+    assert len([k for k in ran if k.startswith("enrichment__")]) == 6, ran
+    assert {ran[k] for k in ran if k.startswith("gold__")} == {wa.name} and len(ran) == 16, ran
+    # the same tables as the local demo
+    assert table_counts(lake) == EXPECTED
