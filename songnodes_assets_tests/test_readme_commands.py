@@ -5,8 +5,11 @@ Each ```bash block must be listed in BLOCKS with how it is judged; a block READM
 the test. Blocks that reach a remote (the live MixesDB, the old database's host) run behind a local proxy that
 records where they tried to go and refuses, so nothing leaves 127.0.0.1: they must fail cleanly, naming that
 host. Servers (`make ui`, the production webserver and daemon) must answer GraphQL on port 3000, then stop.
-`make test` is the command running this suite: it is checked with `make -n`, not run inside itself."""
+`make test` is the command running this suite: it is checked with `make -n`, not run inside itself.
+After the demo, the steps that share nothing with the others (the remote blocks, the live home's, the commands
+that only load the definitions) run on a second lane beside them; each lane keeps README order."""
 
+import concurrent.futures
 import json
 import os
 import re
@@ -151,11 +154,12 @@ def _check_demo_output(root: Path, env: dict, stdout: str) -> None:
     expected = json.loads((REPO / "songnodes_assets" / "sample_site" / "expected_counts.json").read_text())
     counts = dict(re.findall(r"^\s+(\S+\.\S+)\s+(\d+)$", stdout.split("rows per table:", 1)[1], re.M))
     assert {k: int(v) for k, v in counts.items()} == expected
+    answers = {}
     for q in sorted((root / "sql" / "monitoring").glob("*.sql")):
         res = _bash(f".venv/bin/songnodes sql --file {q.relative_to(root)} --format json", root, env)
         assert res.returncode == 0 and res.stdout.strip(), (q.name, res.stderr)
-    res = _bash(".venv/bin/songnodes sql --file sql/monitoring/artist_coverage_by_day.sql --format json", root, env)
-    sql_pct = json.loads(res.stdout.splitlines()[0])["artist_coverage_pct"]
+        answers[q.name] = res.stdout
+    sql_pct = json.loads(answers["artist_coverage_by_day.sql"].splitlines()[0])["artist_coverage_pct"]
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(root / ".songnodes" / "dagster_home"))) as instance:
         assert instance.get_runs_count() >= 2  # `dagster dev` shows them afterwards
         event = instance.get_latest_materialization_event(AssetKey(["silver", "playlist_tracks"]))
@@ -174,6 +178,50 @@ def test_every_readme_block_has_a_rule():
         assert f"`{line}`" in README, line
 
 
+def _judge(block: str, rule: str, root: Path, env: dict) -> None:
+    """Run one block (or line) as written and judge it by its rule."""
+    if rule == "quickstart":
+        demo = _bash("make demo", root, env)
+        assert demo.returncode == 0, demo.stderr[-3000:]
+        assert "gold.transition_graph" in demo.stdout and "FAILURE" not in demo.stdout
+        _check_demo_output(root, env, demo.stdout)
+        dry = _bash("make -n test", root, env)
+        assert ".venv/bin/python -m pytest -q" in dry.stdout, dry.stdout  # this suite is `make test`
+    elif rule == "server":
+        _serve(block, root, env)
+    elif rule == "run":
+        res = _bash(block, root, env)
+        assert res.returncode == 0, (block, res.stdout[-2000:], res.stderr[-3000:])
+        assert "Traceback" not in res.stderr, (block, res.stderr[-3000:])
+    elif rule.startswith("remote:"):
+        host = rule.split(":", 1)[1]
+        with _RefusingProxy() as proxy:
+            threading.Thread(target=proxy.serve_forever, daemon=True).start()
+            url = f"http://127.0.0.1:{proxy.server_address[1]}"
+            res = _bash(block, root, _bare_env(HTTP_PROXY=url, HTTPS_PROXY=url, http_proxy=url, https_proxy=url))
+            proxy.shutdown()
+        out = res.stdout + res.stderr
+        assert res.returncode != 0, (block, out[-2000:])  # nothing can be fetched from here
+        assert host in out, (block, out[-3000:])
+        assert all(host in t for t in proxy.targets), proxy.targets  # it went nowhere else
+        assert "password=..." not in out, out[-2000:]  # the connection string is not repeated
+    elif rule == "production":
+        _ensure_pg_role()
+        _serve(block, root, env)
+    else:
+        raise AssertionError(f"no such rule: {rule!r}")
+
+
+# Steps on a second lane, in README order, beside the others (2 cores) once the demo is done: the blocks that reach a
+# remote (they fail before they fetch or write anything, mostly waiting out their retries), what runs in the live
+# home (no other step uses it) and the inline commands that only load the definitions.
+DEFS_ONLY = {".venv/bin/dg check defs", ".venv/bin/dg list defs"}
+
+
+def _beside(block: str, rule: str) -> bool:
+    return rule.startswith("remote:") or ".songnodes/live_home" in block or block in DEFS_ONLY
+
+
 @pytest.mark.timeout(900)
 def test_readme_commands_run_as_written(tmp_path):
     assert _port_free(3000), "port 3000 is busy: the README's UI commands bind it"
@@ -189,36 +237,17 @@ def test_readme_commands_run_as_written(tmp_path):
             steps += list(zip(lines, rule))
         else:
             steps.append((block, rule))
-    for block, rule in steps:
-        if rule == "quickstart":
-            demo = _bash("make demo", root, env)
-            assert demo.returncode == 0, demo.stderr[-3000:]
-            assert "gold.transition_graph" in demo.stdout and "FAILURE" not in demo.stdout
-            _check_demo_output(root, env, demo.stdout)
-            dry = _bash("make -n test", root, env)
-            assert ".venv/bin/python -m pytest -q" in dry.stdout, dry.stdout  # this suite is `make test`
-        elif rule == "server":
-            _serve(block, root, env)
-        elif rule == "run":
-            res = _bash(block, root, env)
-            assert res.returncode == 0, (block, res.stdout[-2000:], res.stderr[-3000:])
-            assert "Traceback" not in res.stderr, (block, res.stderr[-3000:])
-        elif rule.startswith("remote:"):
-            host = rule.split(":", 1)[1]
-            with _RefusingProxy() as proxy:
-                threading.Thread(target=proxy.serve_forever, daemon=True).start()
-                url = f"http://127.0.0.1:{proxy.server_address[1]}"
-                res = _bash(block, root, _bare_env(HTTP_PROXY=url, HTTPS_PROXY=url, http_proxy=url, https_proxy=url))
-                proxy.shutdown()
-            out = res.stdout + res.stderr
-            assert res.returncode != 0, (block, out[-2000:])  # nothing can be fetched from here
-            assert host in out, (block, out[-3000:])
-            assert all(host in t for t in proxy.targets), proxy.targets  # it went nowhere else
-            assert "password=..." not in out, out[-2000:]  # the connection string is not repeated
-        elif rule == "production":
-            _ensure_pg_role()
-            _serve(block, root, env)
-    for line in INLINE:
-        res = _bash(line if not line.startswith("songnodes ") else ".venv/bin/" + line, root, env)
-        assert res.returncode == 0, (line, res.stdout[-2000:], res.stderr[-3000:])
-        assert "Traceback" not in res.stderr, (line, res.stderr[-3000:])
+    # the inline command lines after the blocks, judged as "run" (`songnodes` is the .venv's)
+    steps += [(line if not line.startswith("songnodes ") else ".venv/bin/" + line, "run") for line in INLINE]
+    assert steps[0][1] == "quickstart", steps[0]  # the demo first: the other blocks use what it built
+    _judge(*steps[0], root, env)
+    lane = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="readme-beside")
+    try:
+        beside = [lane.submit(_judge, block, rule, root, env) for block, rule in steps[1:] if _beside(block, rule)]
+        for block, rule in steps[1:]:
+            if not _beside(block, rule):
+                _judge(block, rule, root, env)
+        for done in beside:
+            done.result()
+    finally:
+        lane.shutdown(wait=True, cancel_futures=True)
