@@ -140,18 +140,67 @@ def cmd_sql(args: argparse.Namespace) -> int:
             raise InputError(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}") from exc
     if not query or not query.strip():
         raise InputError("give a query or --file")
-    lake = open_lakehouse(args.root, "sql")
-    where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
-    if not any(lake.files(spec) for spec in ALL_TABLES.values()):
-        print(f"songnodes sql: warning: the lakehouse at {lake.root} holds no parquet files yet (set {where} "
-              "for another one); every table is empty", file=sys.stderr)
+    snapshot = None
+    if args.iceberg or args.as_of:
+        root, snapshot = _iceberg_snapshot(args)
+    else:
+        lake = open_lakehouse(args.root, "sql")
+        root = lake.root
+        where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
+        if not any(lake.files(spec) for spec in ALL_TABLES.values()):
+            print(f"songnodes sql: warning: the lakehouse at {lake.root} holds no parquet files yet (set {where} "
+                  "for another one); every table is empty", file=sys.stderr)
     try:
-        columns, rows = run_query(connect(lake.root), query)
+        columns, rows = run_query(connect(root, snapshot=snapshot), query)
     except QueryRefused as exc:
         raise InputError(f"query refused: {exc}") from exc
     except Exception as exc:  # duckdb errors: show them plainly
         raise InputError(f"query failed: {exc}") from exc
     _print_rows(columns, rows, args.format)
+    return 0
+
+
+def _iceberg_snapshot(args: argparse.Namespace):
+    """The Iceberg tables' rows (current, or as of --as-of) for ``songnodes sql --iceberg``."""
+    from .lib.iceberg_tables import IcebergConfig, IcebergConfigError, open_catalog, resolve_as_of, snapshot_sources
+    from .settings import Settings
+
+    root = args.root or Settings.from_env().lakehouse_root
+    try:
+        cfg = IcebergConfig.from_env(root)
+        catalog = open_catalog(cfg)
+        as_of_ms = resolve_as_of(catalog, args.as_of) if args.as_of else None
+        snapshot = snapshot_sources(catalog, as_of_ms)
+    except (IcebergConfigError, ValueError) as exc:
+        raise InputError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - catalog or store unreachable: say which
+        raise InputError(f"cannot read the Iceberg tables ({cfg.where}): {type(exc).__name__}: {exc}") from exc
+    if not snapshot:
+        print(f"songnodes sql: warning: no Iceberg tables in {cfg.where} (run `songnodes iceberg-import`); every "
+              "table is empty", file=sys.stderr)
+    return root, snapshot
+
+
+def cmd_iceberg_import(args: argparse.Namespace) -> int:
+    """Copy the local lakehouse into its Iceberg tables (idempotent), comparing row counts."""
+    from .lib.iceberg_tables import IcebergConfig, IcebergConfigError, import_lakehouse, open_catalog
+
+    lake = open_lakehouse(args.root, "iceberg-import")
+    try:
+        cfg = IcebergConfig.from_env(lake.root)
+    except IcebergConfigError as exc:
+        raise InputError(str(exc)) from exc
+    print(f"songnodes iceberg-import: {lake.root} -> {cfg.where}", file=sys.stderr)
+    try:
+        results = import_lakehouse(lake, open_catalog(cfg))
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    bad = [r.table for r in results if not r.counts_match]
+    if bad:
+        print(f"songnodes iceberg-import: row counts differ for {', '.join(bad)}", file=sys.stderr)
+        return 1
+    print(f"{sum(r.written for r in results)} partitions written, {sum(r.unchanged for r in results)} unchanged; "
+          "row counts equal")
     return 0
 
 
@@ -239,7 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     s.add_argument("--lakehouse", "--root", dest="root", metavar="PATH",
                    help="lakehouse root (default: SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse)")
+    s.add_argument("--iceberg", action="store_true",
+                   help="read the Iceberg tables (SONGNODES_ICEBERG_CATALOG / _WAREHOUSE) instead of the local files")
+    s.add_argument("--as-of", metavar="SNAPSHOT|TIMESTAMP",
+                   help="read the Iceberg tables as they were: a snapshot id or an ISO time (implies --iceberg)")
     s.set_defaults(func=cmd_sql)
+    ice = sub.add_parser("iceberg-import", help="copy the local lakehouse into its Iceberg tables (idempotent; "
+                         "row counts compared)")
+    ice.add_argument("--lakehouse", "--root", dest="root", metavar="PATH",
+                     help="lakehouse root (default: SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse)")
+    ice.set_defaults(func=cmd_iceberg_import)
     from .cli_ask import add_parsers
 
     add_parsers(sub)

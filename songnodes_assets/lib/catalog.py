@@ -77,6 +77,10 @@ def _verified_files(lake: Lakehouse, spec) -> list[Path]:
     return good
 
 
+def _snapshot_name(qualified: str) -> str:
+    return "snapshot__" + qualified.replace(".", "__")
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -88,18 +92,26 @@ def _source(spec, files: list[Path]) -> str:
 
 
 def connect(root: str | os.PathLike, sql_path: Path | None = None,
-            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+            memory_limit: str | None = None, snapshot: dict | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lakehouse views, locked down: it can read the verified parquet files the
     views list and nothing else on disk or on the network, and its configuration cannot be changed.
     ``memory_limit`` (e.g. "2GB"; DuckDB's default is 80 % of RAM) bounds it, spilling to its private temp
-    directory beyond that."""
+    directory beyond that. ``snapshot`` (qualified name -> arrow table, e.g. Iceberg tables as of a time)
+    replaces the local files: the views read those rows, and no file at all is readable."""
     lake = Lakehouse(root)
     view_files = sorted((sql_path or sql_dir()).joinpath("views").glob("*.sql"))
     texts = [f.read_text(encoding="utf-8") for f in view_files]
     tables = {m.group(1) for t in texts for m in _PLACEHOLDER_RE.finditer(t)}
-    files = {q: _verified_files(lake, ALL_TABLES[q]) for q in sorted(tables)}
-    allowed = sorted({str(f) for fs in files.values() for f in fs})
+    if snapshot is None:
+        files = {q: _verified_files(lake, ALL_TABLES[q]) for q in sorted(tables)}
+        allowed = sorted({str(f) for fs in files.values() for f in fs})
+        source = lambda q: _source(ALL_TABLES[q], files[q])  # noqa: E731
+    else:
+        allowed = []
+        source = lambda q: f"(SELECT * FROM {_snapshot_name(q)})"  # noqa: E731
     con = duckdb.connect(":memory:")
+    for q in sorted(tables) if snapshot is not None else []:
+        con.register(_snapshot_name(q), snapshot.get(q, ALL_TABLES[q].arrow().empty_table()))
     # DuckDB keeps its temp (spill) directory writable when external access is off; by default that is ./.tmp
     # in the cwd, so point it into a private directory of this connection instead (removed with it).
     private = tempfile.mkdtemp(prefix="songnodes-duckdb-")
@@ -113,7 +125,7 @@ def connect(root: str | os.PathLike, sql_path: Path | None = None,
     for name, value in SANDBOX_SETTINGS:
         con.execute(f"SET {name} = {str(value).lower()}")
     for text in texts:  # views are created inside the sandbox: they need nothing but their files
-        con.execute(_PLACEHOLDER_RE.sub(lambda m: _source(ALL_TABLES[m.group(1)], files[m.group(1)]), text))
+        con.execute(_PLACEHOLDER_RE.sub(lambda m: source(m.group(1)), text))
     con.execute("SET lock_configuration = true")
     return con
 

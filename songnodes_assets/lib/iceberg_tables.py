@@ -1,0 +1,223 @@
+"""The lakehouse's tables as Apache Iceberg tables (pyiceberg, SQL catalog), and the import of a local lakehouse.
+
+One Iceberg table per table contract, ``<layer>.<name>`` in the catalog, with the contract's columns and a daily
+partition spec (identity on ``scrape_date``; a table whose rows have no such column gets it, from the folder its
+file lies in). Unpartitioned tables (one file, e.g. gold's graph) stay unpartitioned. Writing a partition is one
+Iceberg overwrite of that partition: one atomic snapshot, readers see the old or the new rows, never a mix.
+
+The catalog is SQLite under ``.songnodes/iceberg/`` by default and any SQLAlchemy URL otherwise (PostgreSQL in
+production: ``postgresql+psycopg2://user@host:5432/db``; the password comes from PGPASSWORD or .pgpass, never
+from the URL). The warehouse is a local folder by default or an ``s3://bucket/prefix`` (endpoint and region from
+SONGNODES_S3_ENDPOINT / SONGNODES_S3_REGION, credentials from the standard AWS variables, never stored).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .lakehouse import Lakehouse
+from .schemas import ALL_TABLES, TableSpec
+
+PARTITION_COLUMN = "scrape_date"
+
+
+class IcebergConfigError(ValueError):
+    """A catalog or warehouse setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class IcebergConfig:
+    catalog_uri: str
+    warehouse: str
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+
+    @classmethod
+    def from_env(cls, lakehouse_root: str | os.PathLike) -> "IcebergConfig":
+        """SONGNODES_ICEBERG_CATALOG / _WAREHOUSE, else a SQLite catalog and a folder beside the lakehouse."""
+        base = Path(lakehouse_root).expanduser().resolve().parent / "iceberg"
+        uri = os.environ.get("SONGNODES_ICEBERG_CATALOG", "").strip() or f"sqlite:///{base / 'catalog.db'}"
+        warehouse = os.environ.get("SONGNODES_ICEBERG_WAREHOUSE", "").strip() or str(base / "warehouse")
+        if urlsplit(uri).password:
+            raise IcebergConfigError("SONGNODES_ICEBERG_CATALOG holds a password: leave it out of the URL and use "
+                                     "PGPASSWORD or ~/.pgpass (a password in a setting ends up in logs)")
+        if "://" in warehouse and not warehouse.startswith(("s3://", "file://")):
+            raise IcebergConfigError(f"SONGNODES_ICEBERG_WAREHOUSE={warehouse!r}: a folder or an s3:// URI")
+        return cls(uri, warehouse, os.environ.get("SONGNODES_S3_ENDPOINT", "").strip() or None,
+                   os.environ.get("SONGNODES_S3_REGION", "").strip() or os.environ.get("AWS_REGION", "").strip() or None)
+
+    @property
+    def where(self) -> str:
+        """The catalog and warehouse, for messages (a URL never carries a password here)."""
+        return f"catalog {self.catalog_uri}, warehouse {self.warehouse}"
+
+
+def open_catalog(cfg: IcebergConfig):
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    props = {"uri": cfg.catalog_uri, "warehouse": _warehouse_uri(cfg.warehouse)}
+    if cfg.catalog_uri.startswith("sqlite:///"):
+        Path(cfg.catalog_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if not cfg.warehouse.startswith("s3://"):
+        Path(cfg.warehouse.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    if cfg.s3_endpoint:
+        props["s3.endpoint"] = cfg.s3_endpoint
+    if cfg.s3_region:
+        props["s3.region"] = cfg.s3_region
+    return SqlCatalog("songnodes", **props)
+
+
+def _warehouse_uri(warehouse: str) -> str:
+    return warehouse if "://" in warehouse else Path(warehouse).resolve().as_uri()
+
+
+def iceberg_schema(spec: TableSpec) -> pa.Schema:
+    """The contract's arrow schema, plus the partition column when its rows do not carry one."""
+    schema = spec.arrow()
+    if not spec.single_file and PARTITION_COLUMN not in schema.names:
+        schema = schema.append(pa.field(PARTITION_COLUMN, pa.string(), nullable=False))
+    return schema
+
+
+def ensure_table(catalog, spec: TableSpec):
+    """The contract's Iceberg table, created (with its namespace and daily partition spec) when missing."""
+    from pyiceberg.transforms import IdentityTransform
+
+    ident = (spec.layer, spec.name)
+    catalog.create_namespace_if_not_exists(spec.layer)
+    if catalog.table_exists(ident):
+        return catalog.load_table(ident)
+    table = catalog.create_table(ident, schema=iceberg_schema(spec))
+    if not spec.single_file:
+        with table.update_spec() as update:
+            update.add_field(PARTITION_COLUMN, IdentityTransform(), PARTITION_COLUMN)
+        table = catalog.load_table(ident)
+    return table
+
+
+def _arrow_for(spec: TableSpec, lake: Lakehouse, partition: str | None) -> pa.Table:
+    """A partition's (or an unpartitioned table's) rows as the Iceberg table's arrow schema, each file verified."""
+    frames = [lake._read_file(spec, f, None) for f in lake.files(spec, partition)]
+    table = pa.concat_tables(frames, promote_options="permissive") if frames else spec.arrow().empty_table()
+    table = table.cast(spec.arrow())
+    if partition is not None and PARTITION_COLUMN not in table.schema.names:
+        table = table.append_column(pa.field(PARTITION_COLUMN, pa.string(), nullable=False),
+                                    pa.array([partition] * len(table), type=pa.string()))
+    elif partition is not None and len(table):
+        stray = pc.sum(pc.not_equal(table[PARTITION_COLUMN], partition)).as_py()
+        if stray:  # the folder is the partition: rows saying otherwise are not moved silently
+            raise ValueError(f"{spec.qualified} partition {partition}: {stray} rows have another {PARTITION_COLUMN}; "
+                             "not imported (fix or rebuild that partition first)")
+    return table.replace_schema_metadata(None)
+
+
+def read_partition(table, spec: TableSpec, partition: str | None, snapshot_id: int | None = None) -> pa.Table:
+    """The rows of one partition (or all rows) at the current or a given snapshot, in the contract's types."""
+    from pyiceberg.expressions import AlwaysTrue, EqualTo
+
+    where = EqualTo(PARTITION_COLUMN, partition) if partition is not None else AlwaysTrue()
+    got = table.scan(row_filter=where, snapshot_id=snapshot_id).to_arrow()
+    return got.cast(iceberg_schema(spec)).replace_schema_metadata(None)
+
+
+def write_partition(table, spec: TableSpec, rows: pa.Table, partition: str | None) -> None:
+    """One atomic overwrite of the partition (of the whole table when unpartitioned)."""
+    from pyiceberg.expressions import AlwaysTrue, EqualTo
+
+    where = EqualTo(PARTITION_COLUMN, partition) if partition is not None else AlwaysTrue()
+    with warnings.catch_warnings():  # "Delete operation did not match any records": a partition's first write
+        warnings.filterwarnings("ignore", message="Delete operation did not match")
+        table.overwrite(rows, overwrite_filter=where,
+                        snapshot_properties={"songnodes.partition": partition or "", "songnodes.table": spec.qualified})
+
+
+@dataclass
+class ImportedTable:
+    table: str
+    partitions: int
+    written: int
+    unchanged: int
+    local_rows: int
+    iceberg_rows: int
+
+    @property
+    def counts_match(self) -> bool:
+        return self.local_rows == self.iceberg_rows
+
+
+def import_lakehouse(lake: Lakehouse, catalog, specs: list[TableSpec] | None = None, log=print) -> list[ImportedTable]:
+    """Copy every partition of every table of a local lakehouse into its Iceberg table. A partition whose
+    Iceberg rows already equal the local ones is left alone (no new snapshot), so a re-run changes nothing;
+    after each write the partition is read back and its row count compared."""
+    out = []
+    for spec in specs or list(ALL_TABLES.values()):
+        if not lake.files(spec):
+            continue
+        table = ensure_table(catalog, spec)
+        parts: list[str | None] = [None] if spec.single_file else lake.partitions(spec)
+        result = ImportedTable(spec.qualified, len(parts), 0, 0, 0, 0)
+        for partition in parts:
+            local = _arrow_for(spec, lake, partition)
+            current = read_partition(table, spec, partition) if table.current_snapshot() else None
+            if current is not None and current.equals(local):
+                result.unchanged += 1
+            else:
+                write_partition(table, spec, local, partition)
+                table = catalog.load_table((spec.layer, spec.name))
+                current = read_partition(table, spec, partition)
+                result.written += 1
+            result.local_rows += len(local)
+            result.iceberg_rows += len(current)
+        log(f"{spec.qualified}: {result.partitions} partitions ({result.written} written, {result.unchanged} "
+            f"unchanged), {result.local_rows} rows local, {result.iceberg_rows} in Iceberg"
+            + ("" if result.counts_match else "  <-- COUNTS DIFFER"))
+        out.append(result)
+    return out
+
+
+def resolve_as_of(catalog, as_of: str) -> int:
+    """``--as-of``: a snapshot id of any table (its commit time is used for every table) or an ISO timestamp
+    (naive = UTC); the result is epoch milliseconds."""
+    text = as_of.strip()
+    if text.isdigit() and len(text) > 12:  # snapshot ids are 64-bit; a bare year or date is not one
+        for spec in ALL_TABLES.values():
+            ident = (spec.layer, spec.name)
+            if catalog.table_exists(ident):
+                snap = catalog.load_table(ident).snapshot_by_id(int(text))
+                if snap is not None:
+                    return snap.timestamp_ms
+        raise ValueError(f"--as-of {text}: no table has a snapshot with that id")
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"--as-of {as_of!r}: give a snapshot id or an ISO timestamp (2026-12-01T17:00:00Z)") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return int(when.timestamp() * 1000)
+
+
+def snapshot_sources(catalog, as_of_ms: int | None = None) -> dict[str, pa.Table]:
+    """Every existing table's rows at its current snapshot, or at the snapshot that was current at
+    ``as_of_ms`` (a table created later reads as empty), in the contract's columns (the partition column a
+    table only has in Iceberg is dropped)."""
+    out = {}
+    for spec in ALL_TABLES.values():
+        ident = (spec.layer, spec.name)
+        if not catalog.table_exists(ident):
+            continue
+        table = catalog.load_table(ident)
+        snap = table.current_snapshot() if as_of_ms is None else table.snapshot_as_of_timestamp(as_of_ms)
+        if snap is None:
+            out[spec.qualified] = spec.arrow().empty_table()
+            continue
+        rows = table.scan(snapshot_id=snap.snapshot_id).to_arrow()
+        out[spec.qualified] = rows.select(spec.column_names).cast(spec.arrow())
+    return out
