@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pyarrow as pa
 import pytest
@@ -49,35 +50,44 @@ def _run(env: dict, *args: str) -> subprocess.CompletedProcess:
     return out
 
 
-def _count(env: dict, table: str, *flags: str) -> int:
-    out = _run(env, "sql", f"SELECT count(*) AS n FROM {table}", "--format", "json", *flags)
+VIEWS = {"playlists_by_partition": SILVER_PLAYLISTS, "playlist_tracks": SILVER_PLAYLIST_TRACKS,
+         "transition_occurrences": SILVER_TRANSITIONS, "problems": SILVER_PROBLEMS}
+
+
+def _counts(env: dict, *flags: str) -> dict[str, int]:
+    """Row counts of the silver views, from one real `songnodes sql` run."""
+    query = "SELECT " + ", ".join(f"(SELECT count(*) FROM silver.{v}) AS {v}" for v in VIEWS)
+    out = _run(env, "sql", query, "--format", "json", *flags)
     assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.splitlines()[0])["n"]
+    return json.loads(out.stdout.splitlines()[0])
 
 
-def _roundtrip(lake: Lakehouse, env: dict) -> None:
+def _roundtrip(lake: Lakehouse, env: dict):
+    """Import twice (the second commits nothing), read the views over Iceberg, rebuild a day locally, import
+    again, and read the new and the old snapshot. Returns the catalog and the time before the rebuild."""
     first = _run(env, "iceberg-import")
     assert first.returncode == 0, first.stderr
     assert "silver.transitions: 2 partitions (2 written, 0 unchanged)" in first.stdout
     assert "row counts equal" in first.stdout and "COUNTS DIFFER" not in first.stdout
-    views = {"playlists_by_partition": SILVER_PLAYLISTS, "playlist_tracks": SILVER_PLAYLIST_TRACKS,
-             "transition_occurrences": SILVER_TRANSITIONS, "problems": SILVER_PROBLEMS}
-    for view, spec in views.items():  # the same views, over the Iceberg tables, give the local files' rows
-        local = sum(len(lake.read(spec, d)) for d in DAYS)
-        assert _count(env, f"silver.{view}", "--iceberg") == _count(env, f"silver.{view}") == local > 0
-    assert _count(env, "silver.playlist_tracks", "--iceberg") == 2 * 3 * 12
-    # a re-run commits nothing
+    local = {v: sum(len(lake.read(spec, d)) for d in DAYS) for v, spec in VIEWS.items()}
+    assert all(local.values()) and local["playlist_tracks"] == 2 * 3 * 12
+    # the same views, over the Iceberg tables, give the local files' rows
+    assert _counts(env, "--iceberg") == _counts(env) == local
     again = _run(env, "iceberg-import")
     assert again.returncode == 0 and "0 partitions written" in again.stdout, again.stdout + again.stderr
-    before = dt.datetime.now(dt.timezone.utc).isoformat()
+    before = dt.datetime.now(dt.timezone.utc)
     time.sleep(0.05)
     # a partition rebuilt locally (fewer lines) is one new snapshot; the old one stays readable
     _day(lake, DAYS[1], 5)
     third = _run(env, "iceberg-import")
     assert third.returncode == 0 and "silver.playlist_tracks: 2 partitions (1 written, 1 unchanged)" in third.stdout
-    assert _count(env, "silver.playlist_tracks", "--iceberg") == 3 * 12 + 3 * 5
-    assert _count(env, "silver.playlist_tracks", "--as-of", before) == 2 * 3 * 12
-    assert _count(env, "silver.playlist_tracks", "--as-of", "2000-01-01T00:00:00Z") == 0  # before any snapshot
+    assert _counts(env, "--iceberg")["playlist_tracks"] == 3 * 12 + 3 * 5
+    assert _counts(env, "--as-of", before.isoformat()) == local
+    with mock.patch.dict(os.environ, env):  # the catalog the commands used
+        catalog = it.open_catalog(it.IcebergConfig.from_env(lake.root))
+    early = it.snapshot_sources(catalog, it.resolve_as_of(catalog, "2000-01-01T00:00:00Z"))
+    assert early and all(t.num_rows == 0 for t in early.values())  # before any snapshot: every table empty
+    return catalog
 
 
 def test_import_and_time_travel_with_the_default_sqlite_catalog_and_local_warehouse(tmp_path):
@@ -85,13 +95,14 @@ def test_import_and_time_travel_with_the_default_sqlite_catalog_and_local_wareho
     for day in DAYS:
         _day(lake, day, 12)
     env = {"SONGNODES_LAKEHOUSE_ROOT": str(lake.root)}
-    _roundtrip(lake, env)
+    catalog = _roundtrip(lake, env)
     assert (tmp_path / "iceberg" / "catalog.db").is_file()
     assert list((tmp_path / "iceberg" / "warehouse").rglob("*.parquet"))
-    # the snapshot id form of --as-of: the first snapshot of playlist_tracks reads as that moment
-    catalog = it.open_catalog(it.IcebergConfig.from_env(lake.root))
+    # --as-of a snapshot id: that snapshot's commit time, for every table (only day 1 was in the first one)
     first = catalog.load_table(("silver", "playlist_tracks")).history()[0].snapshot_id
-    assert _count(env, "silver.playlist_tracks", "--as-of", str(first)) == 3 * 12  # only day 1 was in it
+    rows = it.snapshot_sources(catalog, it.resolve_as_of(catalog, str(first)))
+    assert rows["silver.playlist_tracks"].num_rows == 3 * 12
+    assert set(rows["silver.playlist_tracks"].column("scrape_date").to_pylist()) == {DAYS[0]}
 
 
 def _free_port() -> int:
