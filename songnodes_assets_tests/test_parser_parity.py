@@ -131,3 +131,32 @@ def test_a_character_that_lowercases_to_two_does_not_break_protected_names():
     credit = parse_credit("İstanbul Above & Beyond - Ben")
     assert credit.artists == ["İstanbul Above & Beyond"] and credit.title == "Ben"
     assert parse_credit("İ - Above & Beyond & Chase & Status - X").outcome == "identified"
+
+
+def test_the_character_gates_are_exact_over_every_code_point():
+    """clean_control skips its regex on a printable line, and the list-marker regex is skipped unless one of
+    "#*:" follows the leading whitespace: exact only if every character the control regex removes is
+    non-printable and str.lstrip strips exactly what the regex's \\s matches — checked for every code point."""
+    import re
+
+    from songnodes_assets.lib.parsing.text import _CONTROL_RE
+
+    space = re.compile(r"\s")
+    chars = [chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF]
+    assert not [c for c in chars if _CONTROL_RE.match(c) and c.isprintable()]
+    assert not [c for c in chars if bool(space.match(c)) != (c.lstrip() == "")]
+
+
+def test_the_placeholder_gate_holds_every_character_a_placeholder_can_start_with():
+    """is_placeholder_text runs its regex only on text starting with a PLACEHOLDER_FIRST character: every
+    alternative of PLACEHOLDER_RE starts with "?", i, u, n, t or x, and under IGNORECASE those match exactly
+    PLACEHOLDER_FIRST (checked over every code point), so the gate never skips a match."""
+    import re
+
+    from songnodes_assets.lib.parsing.credits import PLACEHOLDER_FIRST, PLACEHOLDER_RE
+
+    alternatives = PLACEHOLDER_RE.pattern.removeprefix("^(?:").removesuffix(")$").split("|")
+    firsts = {"?" if a.startswith("\\?") else a[0] for a in alternatives}
+    assert firsts == set("?iuntx")
+    first = re.compile(f"[{re.escape(''.join(sorted(firsts)))}]", re.IGNORECASE)
+    assert {c for c in map(chr, range(0x110000)) if first.match(c)} == PLACEHOLDER_FIRST

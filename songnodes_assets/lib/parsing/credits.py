@@ -53,8 +53,16 @@ PLACEHOLDER_RE = re.compile(
 )
 
 
+# The characters a PLACEHOLDER_RE match can start with: "?", i, u, n, t, x in either case, and the two that
+# Python's IGNORECASE folds to i ("İ", "ı"); a test derives this set from the pattern over every code point.
+PLACEHOLDER_FIRST = frozenset("?iIuUnNtTxX\u0130\u0131")
+
+
 def is_placeholder_text(text: str | None) -> bool:
-    return text is None or not text.strip() or bool(PLACEHOLDER_RE.match(text.strip()))
+    if text is None:
+        return True
+    text = text.strip()
+    return not text or (text[0] in PLACEHOLDER_FIRST and bool(PLACEHOLDER_RE.match(text)))
 
 
 def _lower_in_place(text: str) -> str:

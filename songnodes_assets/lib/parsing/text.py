@@ -26,7 +26,6 @@ _BOLD_PREFIX_RE = re.compile(r"^'''(.+?)'''\s*")
 _ITALIC_WRAP_RE = re.compile(r"^''(?!')(.*?)''$")
 # Every rule of strip_wiki_markup needs one of these: "<" (comments, refs, tags), "{{" (templates),
 # "[[" (links), "//" (external links), "&" (entities), "''" (bold, italic).
-_MARKUP_TRIGGER_RE = re.compile(r"<|\{\{|\[\[|//|&|''")
 
 # Letters that NFKD does not decompose but that people write without the accent.
 _FOLD_TABLE = str.maketrans(
@@ -39,7 +38,9 @@ _FOLD_TABLE = str.maketrans(
 
 def clean_control(text: str) -> str:
     """Drop control and zero-width characters; tabs become spaces."""
-    return _CONTROL_RE.sub("", text.replace("\t", " "))
+    text = text.replace("\t", " ")
+    # every character _CONTROL_RE removes is non-printable: a printable line has none (the common case)
+    return text if text.isprintable() else _CONTROL_RE.sub("", text)
 
 
 def normalize_dashes(text: str) -> str:
@@ -61,7 +62,8 @@ def strip_wiki_markup(text: str) -> tuple[str, dict[str, str]]:
     was italic, MixesDB's mark for an unsure entry), ``external_url`` (unwrapped ``[https://… text]``).
     """
     notes: dict[str, str] = {}
-    if not _MARKUP_TRIGGER_RE.search(text):  # nothing any rule below would change (most lines)
+    # nothing any rule below would change (most lines): no tag, entity, link, template, URL or quote markup
+    if not ("<" in text or "&" in text or "[[" in text or "{{" in text or "//" in text or "''" in text):
         return text.strip(), notes
     text = _COMMENT_RE.sub("", text)
     text = _REF_RE.sub("", text)

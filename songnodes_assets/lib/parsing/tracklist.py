@@ -122,7 +122,8 @@ class _Builder:
                                       note=f"line longer than {MAX_LINE_CHARS} characters"))
             self.last_top = None
             return
-        body = _LIST_MARKER_RE.sub("", text, count=1)
+        # the marker regex needs one of "#*:" after the leading whitespace (str.lstrip strips what \s matches)
+        body = _LIST_MARKER_RE.sub("", text, count=1) if text.lstrip()[:1] in ("#", "*", ":") else text
         body, notes = strip_wiki_markup(body)
         if not body.strip():  # only markup (an HTML comment, a template, an empty "#"): not an entry
             return
