@@ -160,3 +160,14 @@ def test_the_placeholder_gate_holds_every_character_a_placeholder_can_start_with
     assert firsts == set("?iuntx")
     first = re.compile(f"[{re.escape(''.join(sorted(firsts)))}]", re.IGNORECASE)
     assert {c for c in map(chr, range(0x110000)) if first.match(c)} == PLACEHOLDER_FIRST
+
+
+def test_the_co_artist_gate_names_a_character_of_every_alternative():
+    """_simple_credit skips COARTIST_SPLIT_RE when the artist has none of _COARTIST_CHARS: each alternative of
+    the (case-sensitive) pattern must contain one of them."""
+    from songnodes_assets.lib.parsing.credits import COARTIST_SPLIT_RE
+    from songnodes_assets.lib.parsing.line import _COARTIST_CHARS
+
+    assert not COARTIST_SPLIT_RE.flags & __import__("re").IGNORECASE
+    inner = COARTIST_SPLIT_RE.pattern.split("|")
+    assert inner and all(set(alt.replace("\\s", "")) & _COARTIST_CHARS for alt in inner)

@@ -212,6 +212,10 @@ def parse_credit(text: str, protected: tuple[str, ...] = DEFAULT_PROTECTED_NAMES
 
 
 
+# Every alternative of COARTIST_SPLIT_RE ("&", "+", "x", "×", "vs", ",", "/") needs one of these characters.
+_COARTIST_CHARS = frozenset("&+xX×vV,/")
+
+
 def _simple_credit(text: str, label: str | None, catno: str | None) -> Credit | None:
     """The dominant shape, "Artist - Title" with its label already taken: one artist, no featured
     artist, no descriptor group, no mashup. Returns exactly what the full path returns for such text
@@ -223,7 +227,8 @@ def _simple_credit(text: str, label: str | None, catno: str | None) -> Credit | 
         return None
     artist, title = text.split(SEPARATOR, 1)
     artist, title = artist.strip(), title.strip()
-    if not artist or not title or not artist[0].isalpha() or COARTIST_SPLIT_RE.search(artist):
+    if not artist or not title or not artist[0].isalpha() \
+            or not _COARTIST_CHARS.isdisjoint(artist) and COARTIST_SPLIT_RE.search(artist):
         return None
     artist = artist.strip(" ,;")
     if not artist or is_placeholder_text(artist) or is_placeholder_text(title):
