@@ -78,7 +78,9 @@ def test_reservations_from_many_callers_never_share_a_slot(make):
         t.join(30)
     slots.sort()
     gaps = [b - a for a, b in zip(slots, slots[1:])]
-    assert len(slots) == 40 and min(gaps) >= interval - 0.02 and max(gaps) <= interval + 0.05, gaps
+    # reserve() returns the local clock plus the server's wait, so one transaction's latency jitter (tens of ms
+    # on a loaded 2-core CI box) shows in a gap; slots shared (no row lock) would show gaps near 0
+    assert len(slots) == 40 and min(gaps) >= interval - 0.06 and max(gaps) <= interval + 0.1, gaps
     assert slots[0] - time.time() < 1.0  # the schedule started from now, not from some other clock
 
 
@@ -367,7 +369,12 @@ def test_two_worker_processes_on_postgresql_hold_the_quota_together(apis, pg_url
               f"median gap {sorted(gaps)[len(gaps) // 2] * 1000:.1f} ms, worker switches {switches}, {stats}")
     assert len(times) == 2 * n and [s[1] for s in stats] == [n, n]
     assert switches >= n // 2  # they ran at the same time, taking turns: the limiter did the spacing
-    assert min(gaps) >= interval - 0.025, gaps  # 25 ms: the fake server's own timestamping jitter on busy cores
+    # 25 ms: the fake server's own timestamping jitter on busy cores. One gap may be short: a sender descheduled
+    # between its confirmed send (committed) and its socket write, or a starved server thread stamping late, is
+    # what no limiter that records the send before making it can exclude; a limiter without the row lock gives
+    # many (and a rate far over the quota, checked below)
+    short = [g for g in gaps if g < interval - 0.025]
+    assert len(short) <= 1, gaps
     assert 0.8 / interval <= rate <= 1.0 / interval
     with open_state(pg_url, tmp_path / "host2") as host2:
         assert host2.cache().count("musicbrainz") == 2 * n  # every answer shared; a third host would not ask
