@@ -60,7 +60,11 @@ def duplicate_keys(df: pd.DataFrame, key: list[str]) -> list[str]:
     if df.empty:
         return []
     dup = df[df.duplicated(key, keep=False)]
-    return [f"duplicate key {dict(zip(key, k))} ({n} rows)" for k, n in dup.groupby(key, dropna=False).size().items()]
+    return [duplicate_key_message(dict(zip(key, k)), n) for k, n in dup.groupby(key, dropna=False).size().items()]
+
+
+def duplicate_key_message(key: dict, rows: int) -> str:
+    return f"duplicate key {key} ({rows} rows)"
 
 
 def self_loops(transitions: pd.DataFrame) -> list[str]:

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .lakehouse import Lakehouse
+from ..settings import env_str
 from .schemas import ALL_TABLES, TableSpec
 
 PARTITION_COLUMN = "scrape_date"
@@ -44,15 +45,15 @@ class IcebergConfig:
     def from_env(cls, lakehouse_root: str | os.PathLike) -> "IcebergConfig":
         """SONGNODES_ICEBERG_CATALOG / _WAREHOUSE, else a SQLite catalog and a folder beside the lakehouse."""
         base = Path(lakehouse_root).expanduser().resolve().parent / "iceberg"
-        uri = os.environ.get("SONGNODES_ICEBERG_CATALOG", "").strip() or f"sqlite:///{base / 'catalog.db'}"
-        warehouse = os.environ.get("SONGNODES_ICEBERG_WAREHOUSE", "").strip() or str(base / "warehouse")
+        uri = env_str("SONGNODES_ICEBERG_CATALOG", f"sqlite:///{base / 'catalog.db'}")
+        warehouse = env_str("SONGNODES_ICEBERG_WAREHOUSE", str(base / "warehouse"))
         if urlsplit(uri).password:
             raise IcebergConfigError("SONGNODES_ICEBERG_CATALOG holds a password: leave it out of the URL and use "
                                      "PGPASSWORD or ~/.pgpass (a password in a setting ends up in logs)")
         if "://" in warehouse and not warehouse.startswith(("s3://", "file://")):
             raise IcebergConfigError(f"SONGNODES_ICEBERG_WAREHOUSE={warehouse!r}: a folder or an s3:// URI")
-        return cls(uri, warehouse, os.environ.get("SONGNODES_S3_ENDPOINT", "").strip() or None,
-                   os.environ.get("SONGNODES_S3_REGION", "").strip() or os.environ.get("AWS_REGION", "").strip() or None)
+        return cls(uri, warehouse, env_str("SONGNODES_S3_ENDPOINT", "") or None,
+                   env_str("SONGNODES_S3_REGION", env_str("AWS_REGION", "")) or None)
 
     @property
     def where(self) -> str:
@@ -105,9 +106,7 @@ def ensure_table(catalog, spec: TableSpec):
 
 def _arrow_for(spec: TableSpec, lake: Lakehouse, partition: str | None) -> pa.Table:
     """A partition's (or an unpartitioned table's) rows as the Iceberg table's arrow schema, each file verified."""
-    frames = [lake._read_file(spec, f, None) for f in lake.files(spec, partition)]
-    table = pa.concat_tables(frames, promote_options="permissive") if frames else spec.arrow().empty_table()
-    table = table.cast(spec.arrow())
+    table = lake.read_arrow(spec, lake.files(spec, partition)).cast(spec.arrow())
     if partition is not None and PARTITION_COLUMN not in table.schema.names:
         table = table.append_column(pa.field(PARTITION_COLUMN, pa.string(), nullable=False),
                                     pa.array([partition] * len(table), type=pa.string()))
@@ -119,20 +118,22 @@ def _arrow_for(spec: TableSpec, lake: Lakehouse, partition: str | None) -> pa.Ta
     return table.replace_schema_metadata(None)
 
 
-def read_partition(table, spec: TableSpec, partition: str | None, snapshot_id: int | None = None) -> pa.Table:
-    """The rows of one partition (or all rows) at the current or a given snapshot, in the contract's types."""
+def _partition_filter(partition: str | None):
+    """The rows of one daily partition, or every row of an unpartitioned table."""
     from pyiceberg.expressions import AlwaysTrue, EqualTo
 
-    where = EqualTo(PARTITION_COLUMN, partition) if partition is not None else AlwaysTrue()
-    got = table.scan(row_filter=where, snapshot_id=snapshot_id).to_arrow()
+    return EqualTo(PARTITION_COLUMN, partition) if partition is not None else AlwaysTrue()
+
+
+def read_partition(table, spec: TableSpec, partition: str | None, snapshot_id: int | None = None) -> pa.Table:
+    """The rows of one partition (or all rows) at the current or a given snapshot, in the contract's types."""
+    got = table.scan(row_filter=_partition_filter(partition), snapshot_id=snapshot_id).to_arrow()
     return got.cast(iceberg_schema(spec)).replace_schema_metadata(None)
 
 
 def write_partition(table, spec: TableSpec, rows: pa.Table, partition: str | None) -> None:
     """One atomic overwrite of the partition (of the whole table when unpartitioned)."""
-    from pyiceberg.expressions import AlwaysTrue, EqualTo
-
-    where = EqualTo(PARTITION_COLUMN, partition) if partition is not None else AlwaysTrue()
+    where = _partition_filter(partition)
     with warnings.catch_warnings():  # "Delete operation did not match any records": a partition's first write
         warnings.filterwarnings("ignore", message="Delete operation did not match")
         table.overwrite(rows, overwrite_filter=where,

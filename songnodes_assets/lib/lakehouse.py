@@ -152,11 +152,15 @@ class Lakehouse:
 
     def read_files(self, spec: TableSpec, files: list[Path], columns: list[str] | None = None) -> pd.DataFrame:
         """Like ``read`` for a chosen subset of the table's files (each verified first)."""
+        return self.read_arrow(spec, files, columns).to_pandas()
+
+    def read_arrow(self, spec: TableSpec, files: list[Path], columns: list[str] | None = None) -> pa.Table:
+        """The rows of the given files of the table as one arrow table (each file verified first)."""
         if not files:
             empty = spec.arrow().empty_table()
-            return (empty.select(columns) if columns else empty).to_pandas()
+            return empty.select(columns) if columns else empty
         tables = [self._read_file(spec, f, columns) for f in files]
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        return pa.concat_tables(tables, promote_options="permissive")
 
     def _read_file(self, spec: TableSpec, path: Path, columns: list[str] | None) -> pa.Table:
         self.verify_file(spec, path)

@@ -29,7 +29,7 @@ from .parsing.text import fold
 from .parsing.tracklist import PARSER_VERSION, Entry, entry_field_names, parse_tracklist
 from .parsing.tracklists1001 import parse_1001tracklists
 from .quarantine import QUARANTINED, Thresholds, quarantine
-from .silver_spill import EntrySpill
+from .silver_spill import UNLINKED, EntrySpill
 from .schemas import (BRONZE_RAW, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS, SILVER_PROBLEMS, SILVER_TRACKS,
                       SILVER_TRANSITIONS)
 
@@ -258,8 +258,8 @@ _ARROW_TO_PANDAS = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), 
 class SilverDay:
     """One partition's silver. Parsing happens on construction: playlists, problems and the day's counts are in
     memory (one row per page or bad line), the entries in a spill file; ``playlist_tracks()``, ``tracks()`` and
-    ``transitions()`` stream their tables as contract-conformed frames in key order, and record the row-level
-    contract violations they meet in ``violations``. The work folder goes when the context exits."""
+    ``transitions()`` stream their tables as contract-validated arrow tables in key order, and record the
+    row-level contract violations they meet in ``violations``. The work folder goes when the context exits."""
 
     def __init__(self, page_rows, n_pages: int, skipped: int, bronze: pd.DataFrame, scrape_date: str, protected,
                  thresholds: Thresholds, batch_rows: int | None = None):
@@ -312,11 +312,11 @@ class SilverDay:
                                          na_position="first").reset_index(drop=True)
         self._con = silver_spill.connect(work, spill.path, winners)
         cols = ("lines", "credited_lines", "identified", "placeholders", "non_gap", "non_gap_with_artist")
-        counts = dict(zip(cols, self._con.execute(silver_spill.summary_sql(UNLINKED)).fetchone()))
+        counts = dict(zip(cols, self._con.execute(silver_spill.summary_sql()).fetchone()))
         self.line_counts = {k: int(v or 0) for k, v in counts.items()}
         self.violations["unique_entry_keys"] = [
-            f"duplicate key {{'playlist_id': {pid!r}, 'line_no': {line}, 'component_index': {comp}}} ({n} rows)"
-            for pid, line, comp, n in self._con.execute(silver_spill.duplicate_keys_sql(UNLINKED)).fetchall()]
+            contracts.duplicate_key_message({"playlist_id": pid, "line_no": line, "component_index": comp}, n)
+            for pid, line, comp, n in self._con.execute(silver_spill.duplicate_keys_sql()).fetchall()]
         self.stats = {
             "pages": n_pages,
             "duplicate_fetches": duplicates,
@@ -339,7 +339,7 @@ class SilverDay:
 
     def playlist_tracks(self):
         """Every entry of every playlist, in (playlist_id, line_no, component_index) order."""
-        for table in self._stream("playlist_tracks", SILVER_PLAYLIST_TRACKS, silver_spill.playlist_tracks_sql(UNLINKED)):
+        for table in self._stream("playlist_tracks", SILVER_PLAYLIST_TRACKS, silver_spill.playlist_tracks_sql()):
             checked = _to_pandas(table.select(["url", "line_no", "outcome", "artists", "featured", "remixers", "title",
                                                "title_full"]))
             self.violations["no_cue_or_position_in_artists"] += contracts.markers_in_artists(checked)
@@ -352,7 +352,7 @@ class SilverDay:
 
     def transitions(self):
         """DJ transitions of the partition, in (playlist_id, section_index, position) order."""
-        for table in self._stream("transitions", SILVER_TRANSITIONS, silver_spill.transitions_sql(UNLINKED),
+        for table in self._stream("transitions", SILVER_TRANSITIONS, silver_spill.transitions_sql(),
                                   self._params()):
             self.violations["no_self_loops"] += contracts.self_loops(
                 table.select(["playlist_id", "from_track_id", "to_track_id", "to_line_no"]).to_pandas())
@@ -411,7 +411,6 @@ def _concat(frames: list[pd.DataFrame], spec) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
 
 
-UNLINKED = "legacy:unlinked"
 LEGACY_SEQ = -1  # the page ordinal of imported items' entries (always kept)
 SAME_DAY_PAGE = "skipped: page fetched the same day"
 

@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 from .schemas import SILVER_PLAYLIST_TRACKS, ContractViolation
 
 KEY_COLUMNS = ("playlist_id", "source", "url", "scrape_date")
+# The playlist id of imported tracks that belong to no playlist: they feed silver.tracks only.
+UNLINKED = "legacy:unlinked"
 EXTRA = (pa.field("_fetched_at", pa.timestamp("us", tz="UTC"), nullable=False),
          pa.field("_seq", pa.int64(), nullable=False), pa.field("_row", pa.int64(), nullable=False))
 SPILL_SCHEMA = pa.schema(list(SILVER_PLAYLIST_TRACKS.arrow()) + list(EXTRA))
@@ -80,7 +82,7 @@ class EntrySpill:
                 if field.name in per_page:
                     arrays.append(pa.array(per_page[field.name], type=field.type).take(page_of_row))
                 elif field.name == "parser_version":
-                    arrays.append(pa.array([self.parser_version], type=field.type).take(pa.array(np.zeros(n, "int64"))))
+                    arrays.append(pa.repeat(pa.scalar(self.parser_version, field.type), n))
                 elif field.name == "_row":
                     arrays.append(pa.array(np.arange(self.rows, self.rows + n, dtype="int64")))
                 else:
@@ -125,13 +127,13 @@ def _quote(path: Path) -> str:
 PT_COLUMNS = ", ".join(SILVER_PLAYLIST_TRACKS.column_names)
 
 
-def playlist_tracks_sql(unlinked: str) -> str:
+def playlist_tracks_sql() -> str:
     """Every entry of a playlist (the imported tracks without one only feed tracks), in key order."""
-    return (f"SELECT {PT_COLUMNS} FROM kept WHERE playlist_id <> '{unlinked}' "
+    return (f"SELECT {PT_COLUMNS} FROM kept WHERE playlist_id <> '{UNLINKED}' "
             "ORDER BY playlist_id, line_no NULLS FIRST, component_index NULLS FIRST, _row")
 
 
-def summary_sql(unlinked: str) -> str:
+def summary_sql() -> str:
     """The day's line counts the checks and the run metadata need (top-level entries of playlists)."""
     return ("SELECT count(*) AS lines, "
             "count(*) FILTER (WHERE entry_type IN ('track', 'mashup', 'quarantined')) AS credited_lines, "
@@ -140,12 +142,12 @@ def summary_sql(unlinked: str) -> str:
             "count(*) FILTER (WHERE entry_type IS DISTINCT FROM 'gap') AS non_gap, "
             "count(*) FILTER (WHERE entry_type IS DISTINCT FROM 'gap' AND coalesce(len(artists), 0) > 0) "
             "AS non_gap_with_artist "
-            f"FROM kept WHERE playlist_id <> '{unlinked}' AND component_of IS NULL")
+            f"FROM kept WHERE playlist_id <> '{UNLINKED}' AND component_of IS NULL")
 
 
-def duplicate_keys_sql(unlinked: str) -> str:
+def duplicate_keys_sql() -> str:
     return ("SELECT playlist_id, line_no, component_index, count(*) AS n FROM kept "
-            f"WHERE playlist_id <> '{unlinked}' GROUP BY ALL HAVING count(*) > 1 "
+            f"WHERE playlist_id <> '{UNLINKED}' GROUP BY ALL HAVING count(*) > 1 "
             "ORDER BY playlist_id, line_no NULLS FIRST, component_index NULLS FIRST LIMIT 1000")
 
 
@@ -171,14 +173,13 @@ def tracks_sql() -> str:
         ORDER BY track_id"""
 
 
-def transitions_sql(unlinked: str) -> str:
+def transitions_sql() -> str:
     """Edges between consecutive top-level entries of one section of one playlist, both identified, never A -> A."""
     return f"""
         WITH top AS (
-            SELECT playlist_id, section_index, position, line_no, track_id, is_identified, scrape_date,
-                   parser_version, _row
+            SELECT playlist_id, section_index, position, line_no, track_id, is_identified, _row
             FROM kept
-            WHERE component_of IS NULL AND playlist_id <> '{unlinked}' AND section_index IS NOT NULL),
+            WHERE component_of IS NULL AND playlist_id <> '{UNLINKED}' AND section_index IS NOT NULL),
         w AS (
             SELECT *, lag(track_id) OVER g AS prev_id, lag(is_identified) OVER g AS prev_ok,
                    lag(position) OVER g AS prev_pos, lag(line_no) OVER g AS prev_line
