@@ -107,7 +107,7 @@ def open_lakehouse(flag: str | None, command: str):
     """The lakehouse a command reads: --lakehouse, else SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse;
     when that is missing and the package runs from a checkout (editable install) that has a demo lakehouse, that
     one (said on stderr). A path that is missing or not a directory is an error naming it."""
-    from .lib.lakehouse import Lakehouse
+    from .lib.iceberg_lakehouse import open_lake
     from .settings import Settings
 
     root = flag or Settings.from_env().lakehouse_root
@@ -117,7 +117,9 @@ def open_lakehouse(flag: str | None, command: str):
         print(f"songnodes {command}: no lakehouse in this directory; using the checkout's demo lakehouse {checkout}",
               file=sys.stderr)
         root = str(checkout)
-    lake = Lakehouse(root)
+    lake = open_lake(root)
+    if lake.table_format == "iceberg":  # the tables are in the catalog; the folder holds only local caches
+        return lake
     where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
     if lake.root.exists() and not lake.root.is_dir():
         raise InputError(f"lakehouse root {lake.root} is not a directory (set {where})")
@@ -145,10 +147,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
         root, snapshot = _iceberg_snapshot(args)
     else:
         lake = open_lakehouse(args.root, "sql")
-        root = lake.root
+        root = lake
         where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
         if not any(lake.files(spec) for spec in ALL_TABLES.values()):
-            print(f"songnodes sql: warning: the lakehouse at {lake.root} holds no parquet files yet (set {where} "
+            held = "no parquet files" if lake.table_format == "parquet" else "no rows in any Iceberg table"
+            print(f"songnodes sql: warning: the lakehouse at {lake.describe()} holds {held} yet (set {where} "
                   "for another one); every table is empty", file=sys.stderr)
     try:
         columns, rows = run_query(connect(root, snapshot=snapshot), query)
@@ -240,12 +243,12 @@ def cmd_failed(args: argparse.Namespace) -> int:
 
     from .defs.automation.retry import partitions_needing_repair
     from .lib.enrich.sources import SOURCES
-    from .lib.lakehouse import Lakehouse
+    from .lib.iceberg_lakehouse import open_lake
     from .settings import Settings
 
     if not os.environ.get("DAGSTER_HOME"):
         raise InputError("set DAGSTER_HOME to the instance to inspect (e.g. .songnodes/dagster_home)")
-    lake = Lakehouse(Settings.from_env().lakehouse_root)
+    lake = open_lake(Settings.from_env().lakehouse_root)
     today = dt.datetime.now(dt.timezone.utc).date()
     found = False
     with dg.DagsterInstance.get() as instance:

@@ -15,7 +15,7 @@ def _open(root_flag: str | None, command: str):
     from .cli import open_lakehouse
     from .lib.catalog import connect
 
-    return connect(open_lakehouse(root_flag, command).root)
+    return connect(open_lakehouse(root_flag, command))
 
 
 def _resolve(con, text: str):

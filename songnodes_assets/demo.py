@@ -140,12 +140,14 @@ def _run_locked(dagster_home: Path, home_path: Path, partition: str | None, out)
                 # ops/alerts shows what is open now (the alert sensors update it on every change once a daemon
                 # runs: `make ui`), instead of "never materialized"
                 from .defs.automation.alert_sensors import alerts_event
-                from .lib.lakehouse import Lakehouse
+                from .lib.iceberg_lakehouse import open_lake
 
-                snapshot = alerts_event(Lakehouse(settings.lakehouse_root), "songnodes demo", 0)
+                snapshot = alerts_event(open_lake(settings.lakehouse_root, settings.table_format), "songnodes demo", 0)
                 instance.report_runless_asset_event(snapshot)
                 out(f"open alerts:  {snapshot.metadata['open_alerts'].value} (ops/alerts in the UI)")
-    counts = table_counts(settings.lakehouse_root)
+    from .lib.iceberg_lakehouse import open_lake
+
+    counts = table_counts(open_lake(settings.lakehouse_root, settings.table_format))
     out("rows per table:")
     for name, n in counts.items():
         out(f"  {name:<26} {n:>6}")

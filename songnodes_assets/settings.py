@@ -92,6 +92,12 @@ def _list(raw: str) -> list[str]:
     return [p for p in (x.strip() for x in raw.replace("\n", ",").replace(" ", ",").split(",")) if p]
 
 
+def _table_format() -> str:
+    from .lib.iceberg_lakehouse import table_format_from_env
+
+    return table_format_from_env()
+
+
 @dataclass(frozen=True)
 class Settings:
     lakehouse_root: str
@@ -121,6 +127,7 @@ class Settings:
     max_bad_page_share: float = 0.25
     max_lines_per_page: int = 10000
     state_url: str | None = None
+    table_format: str = "parquet"  # SONGNODES_TABLE_FORMAT: parquet | iceberg
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -168,4 +175,5 @@ class Settings:
             max_bad_page_share=env_share("SONGNODES_MAX_BAD_PAGE_SHARE", 0.25),
             max_lines_per_page=max(1, _int("SONGNODES_MAX_LINES_PER_PAGE", 10000)),
             state_url=state_url(os.environ.get("SONGNODES_STATE_URL")),
+            table_format=_table_format(),
         )

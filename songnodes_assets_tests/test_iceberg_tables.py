@@ -180,7 +180,9 @@ def test_an_unpartitioned_table_and_a_table_without_scrape_date_keep_their_rows(
     lake = Lakehouse(tmp_path / "lakehouse")
     graph = GOLD_TRANSITION_GRAPH.conform([{c: None for c in GOLD_TRANSITION_GRAPH.column_names}])
     assert it.iceberg_schema(GOLD_TRANSITION_GRAPH).names == GOLD_TRANSITION_GRAPH.column_names  # one file, no spec
-    assert it.iceberg_schema(OPS_ALERTS).names == OPS_ALERTS.column_names + ["scrape_date"]
+    # append-only tables also keep the run file each row came in (a retried run replaces only its own rows)
+    assert it.iceberg_schema(OPS_ALERTS).names == OPS_ALERTS.column_names + ["scrape_date", "run_file"]
+    assert it.iceberg_schema(BRONZE_RAW).names == BRONZE_RAW.column_names + ["run_file"]
     del graph
     alert = {"alert_id": "a1", "fired_at": dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc), "alert_date": DAYS[0],
              "sensor": "s", "key": "k", "severity": "ERROR", "state": "open", "message": "m", "value": 1.0,

@@ -13,12 +13,25 @@ from ..settings import Settings
 
 
 class LakehouseResource(dg.ConfigurableResource):
-    """Where every table's parquet lives (SONGNODES_LAKEHOUSE_ROOT)."""
+    """Where every table lives: parquet files under SONGNODES_LAKEHOUSE_ROOT, or Iceberg tables
+    (SONGNODES_TABLE_FORMAT=iceberg: catalog and warehouse from SONGNODES_ICEBERG_*, S3 from SONGNODES_S3_*)."""
 
     root: str
+    table_format: str = "parquet"
+    iceberg_catalog: str = ""
+    iceberg_warehouse: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
 
     def get(self) -> Lakehouse:
-        return Lakehouse(self.root)
+        from ..lib.iceberg_lakehouse import open_lake
+        from ..lib.iceberg_tables import IcebergConfig
+
+        cfg = None
+        if self.table_format == "iceberg":
+            cfg = IcebergConfig(self.iceberg_catalog, self.iceberg_warehouse, self.s3_endpoint or None,
+                                self.s3_region or None)
+        return open_lake(self.root, self.table_format, cfg)
 
 
 class MixesDBResource(dg.ConfigurableResource):
@@ -115,9 +128,20 @@ def _fixed(value) -> dg.ResourceDefinition:
                                  "environment (SONGNODES_*); not configurable per run.")
 
 
+def _lakehouse(settings: Settings) -> LakehouseResource:
+    if settings.table_format != "iceberg":
+        return LakehouseResource(root=settings.lakehouse_root)
+    from ..lib.iceberg_tables import IcebergConfig
+
+    cfg = IcebergConfig.from_env(settings.lakehouse_root)  # refuses a password in the catalog URL
+    return LakehouseResource(root=settings.lakehouse_root, table_format="iceberg", iceberg_catalog=cfg.catalog_uri,
+                             iceberg_warehouse=cfg.warehouse, s3_endpoint=cfg.s3_endpoint or "",
+                             s3_region=cfg.s3_region or "")
+
+
 def _resources(settings: Settings) -> dict:
     return {
-        "lakehouse": LakehouseResource(root=settings.lakehouse_root),
+        "lakehouse": _lakehouse(settings),
         "mixesdb": MixesDBResource(
             base_url=settings.mixesdb_base_url, start_urls=list(settings.mixesdb_start_urls),
             discovery_limit=settings.discovery_limit, user_agent=settings.user_agent,

@@ -25,12 +25,11 @@ def last_successful_fetches(lake: Lakehouse, within: dt.timedelta | None = None,
     ``within``: only the bronze files written in that time (a file is written once, after its fetches, and never
     rewritten, so its mtime bounds every fetch in it: a fetch newer than the window is in a file newer than the
     window, whatever scrape date it was filed under). The daily cost is then the window's files, not history."""
-    files = lake.files(BRONZE_RAW)
-    if within is not None:
-        cutoff = ((now or dt.datetime.now(dt.timezone.utc)) - within).timestamp()
-        files = [f for f in files if f.stat().st_mtime >= cutoff]
-    df = lake.read_files(BRONZE_RAW, files, columns=["source", "record_kind", "url", "page_title", "fetched_at",
-                                                     "status", "error_kind", "sha256"])
+    columns = ["source", "record_kind", "url", "page_title", "fetched_at", "status", "error_kind", "sha256"]
+    if within is None:
+        df = lake.read(BRONZE_RAW, columns=columns)
+    else:
+        df = lake.read_recent(BRONZE_RAW, "fetched_at", (now or dt.datetime.now(dt.timezone.utc)) - within, columns)
     if df.empty:
         return {}
     ok = df[(df["status"] == 200) & df["error_kind"].isna()].sort_values("fetched_at")

@@ -91,17 +91,21 @@ def _source(spec, files: list[Path]) -> str:
     return f"read_parquet([{', '.join(_quote(str(f)) for f in files)}], union_by_name = true)"
 
 
-def connect(root: str | os.PathLike, sql_path: Path | None = None,
+def connect(root: str | os.PathLike | Lakehouse, sql_path: Path | None = None,
             memory_limit: str | None = None, snapshot: dict | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lakehouse views, locked down: it can read the verified parquet files the
     views list and nothing else on disk or on the network, and its configuration cannot be changed.
     ``memory_limit`` (e.g. "2GB"; DuckDB's default is 80 % of RAM) bounds it, spilling to its private temp
     directory beyond that. ``snapshot`` (qualified name -> arrow table, e.g. Iceberg tables as of a time)
-    replaces the local files: the views read those rows, and no file at all is readable."""
-    lake = Lakehouse(root)
+    replaces the local files: the views read those rows, and no file at all is readable. ``root`` may be a
+    ``Lakehouse``; an Iceberg one gives each view its table's current snapshot (pyarrow datasets over the files
+    Iceberg lists, local or on S3: DuckDB scans them through pyarrow and opens no file itself)."""
+    lake = root if isinstance(root, Lakehouse) else Lakehouse(root)
     view_files = sorted((sql_path or sql_dir()).joinpath("views").glob("*.sql"))
     texts = [f.read_text(encoding="utf-8") for f in view_files]
     tables = {m.group(1) for t in texts for m in _PLACEHOLDER_RE.finditer(t)}
+    if snapshot is None and lake.table_format == "iceberg":  # each table's current snapshot, scanned lazily
+        snapshot = lake.datasets([ALL_TABLES[q] for q in sorted(tables)])
     if snapshot is None:
         files = {q: _verified_files(lake, ALL_TABLES[q]) for q in sorted(tables)}
         allowed = sorted({str(f) for fs in files.values() for f in fs})
@@ -223,7 +227,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], li
                            f"the views (no other file, no URL, no extension): {detail}") from exc
 
 
-def table_counts(root: str | os.PathLike) -> dict[str, int]:
+def table_counts(root: str | os.PathLike | Lakehouse) -> dict[str, int]:
     con = connect(root)
     names = ["bronze.raw_scrape_data", "silver.playlists", "silver.playlist_tracks", "silver.tracks",
              "silver.transitions", "enrichment.musicbrainz", "enrichment.spotify", "enrichment.lastfm",

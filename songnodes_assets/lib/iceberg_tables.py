@@ -28,6 +28,8 @@ from ..settings import env_str
 from .schemas import ALL_TABLES, TableSpec
 
 PARTITION_COLUMN = "scrape_date"
+RUN_FILE = "run_file"  # append-only tables (bronze, ops): the file a row came in, so a retried run replaces only its own rows
+APPEND_LAYERS = ("bronze", "ops")
 
 
 class IcebergConfigError(ValueError):
@@ -81,10 +83,13 @@ def _warehouse_uri(warehouse: str) -> str:
 
 
 def iceberg_schema(spec: TableSpec) -> pa.Schema:
-    """The contract's arrow schema, plus the partition column when its rows do not carry one."""
+    """The contract's arrow schema, plus the partition column when its rows do not carry one (and, in bronze,
+    the name of the run file each row came in, in the append-only layers)."""
     schema = spec.arrow()
     if not spec.single_file and PARTITION_COLUMN not in schema.names:
         schema = schema.append(pa.field(PARTITION_COLUMN, pa.string(), nullable=False))
+    if spec.layer in APPEND_LAYERS:
+        schema = schema.append(pa.field(RUN_FILE, pa.string(), nullable=True))
     return schema
 
 
@@ -95,7 +100,13 @@ def ensure_table(catalog, spec: TableSpec):
     ident = (spec.layer, spec.name)
     catalog.create_namespace_if_not_exists(spec.layer)
     if catalog.table_exists(ident):
-        return catalog.load_table(ident)
+        table = catalog.load_table(ident)
+        missing = [n for n in iceberg_schema(spec).names if n not in {f.name for f in table.schema().fields}]
+        if missing:  # a nullable column added to the contract (or bronze_file) after the table was made
+            with table.update_schema() as update:
+                update.union_by_name(iceberg_schema(spec))
+            table = catalog.load_table(ident)
+        return table
     table = catalog.create_table(ident, schema=iceberg_schema(spec))
     if not spec.single_file:
         with table.update_spec() as update:
@@ -106,7 +117,14 @@ def ensure_table(catalog, spec: TableSpec):
 
 def _arrow_for(spec: TableSpec, lake: Lakehouse, partition: str | None) -> pa.Table:
     """A partition's (or an unpartitioned table's) rows as the Iceberg table's arrow schema, each file verified."""
-    table = lake.read_arrow(spec, lake.files(spec, partition)).cast(spec.arrow())
+    files = lake.files(spec, partition)
+    if spec.layer in APPEND_LAYERS:  # each run file's rows with its name (a retried run replaces only its own rows)
+        parts = [lake.read_arrow(spec, [f]).cast(spec.arrow()) for f in files]
+        parts = [t.append_column(pa.field(RUN_FILE, pa.string()), pa.array([f.name] * len(t), pa.string()))
+                 for t, f in zip(parts, files)]
+        table = pa.concat_tables(parts) if parts else iceberg_schema(spec).empty_table()
+    else:
+        table = lake.read_arrow(spec, files).cast(spec.arrow())
     if partition is not None and PARTITION_COLUMN not in table.schema.names:
         table = table.append_column(pa.field(PARTITION_COLUMN, pa.string(), nullable=False),
                                     pa.array([partition] * len(table), type=pa.string()))
@@ -128,7 +146,8 @@ def _partition_filter(partition: str | None):
 def read_partition(table, spec: TableSpec, partition: str | None, snapshot_id: int | None = None) -> pa.Table:
     """The rows of one partition (or all rows) at the current or a given snapshot, in the contract's types."""
     got = table.scan(row_filter=_partition_filter(partition), snapshot_id=snapshot_id).to_arrow()
-    return got.cast(iceberg_schema(spec)).replace_schema_metadata(None)
+    schema = iceberg_schema(spec)
+    return got.select(schema.names).cast(schema).replace_schema_metadata(None)
 
 
 def write_partition(table, spec: TableSpec, rows: pa.Table, partition: str | None) -> None:

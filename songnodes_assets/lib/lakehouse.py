@@ -32,8 +32,13 @@ class Staged:
 
 
 class Lakehouse:
+    table_format = "parquet"
+
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().resolve()
+
+    def describe(self) -> str:
+        return str(self.root)
 
     def table_dir(self, spec: TableSpec) -> Path:
         return self.root / spec.layer / spec.name
@@ -51,6 +56,21 @@ class Lakehouse:
 
     def partitions(self, spec: TableSpec) -> list[str]:
         return sorted({p.parent.name.split("=", 1)[1] for p in self.files(spec)})
+
+    def partition_signatures(self, spec: TableSpec) -> dict[str, str]:
+        """Partition -> a signature of its file (size, mtime, inode): a rewrite changes it. One file per partition
+        (silver, enrichment, gold)."""
+        out = {}
+        for path in self.files(spec):
+            st = path.stat()
+            out[path.parent.name.split("=", 1)[1]] = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+        return out
+
+    def read_recent(self, spec: TableSpec, column: str, since, columns: list[str]) -> pd.DataFrame:
+        """The rows of the files written at or after ``since`` (append-only tables: a file is written once, after
+        the rows in it, so its mtime bounds every ``column`` value in it); older files are never opened."""
+        cutoff = since.timestamp()
+        return self.read_files(spec, [f for f in self.files(spec) if f.stat().st_mtime >= cutoff], columns)
 
     def write(self, spec: TableSpec, df: pd.DataFrame | pa.Table, partition: str, file_name: str = SILVER_FILE) -> Path:
         """Validate ``df`` against the table contract and publish it atomically as one file.

@@ -29,11 +29,6 @@ def index_path(lake: Lakehouse) -> Path:
     return lake.root / "_index" / "track_sightings.sqlite"
 
 
-def _signature(path: Path) -> str:
-    st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
-
-
 class TrackIndex:
     def __init__(self, lake: Lakehouse, log=None):
         self.lake = lake
@@ -46,17 +41,17 @@ class TrackIndex:
 
     def sync(self) -> list[str]:
         """Re-index the partitions whose silver.tracks file changed since it was indexed; drop vanished ones."""
-        files = {p.parent.name.split("=", 1)[1]: p for p in self.lake.files(SILVER_TRACKS)}
+        files = self.lake.partition_signatures(SILVER_TRACKS)
 
         def indexed(con):
             self._prepare(con)
             return dict(con.execute("SELECT partition, signature FROM indexed").fetchall())
 
         known = self._db.run(indexed)
-        stale = sorted(p for p, f in files.items() if known.get(p) != _signature(f))
+        stale = sorted(p for p, sig in files.items() if known.get(p) != sig)
         gone = sorted(set(known) - set(files))
         for partition in stale:
-            signature = _signature(files[partition])  # before reading: a file replaced meanwhile re-indexes next time
+            signature = files[partition]  # taken before reading: a file replaced meanwhile re-indexes next time
             ids = sorted(set(self.lake.read(SILVER_TRACKS, partition, columns=["track_id"])["track_id"]))
 
             def write(con, partition=partition, ids=ids, signature=signature):

@@ -14,6 +14,7 @@ from ...lib.alerts import AlertState, Condition, open_alerts, post_webhook, writ
 from ...lib.enrich.state_backend import open_state
 from ...lib.enrich.sources import SOURCES
 from ...lib.enrich.sources.base import env_bool
+from ...lib.iceberg_lakehouse import open_lake
 from ...lib.lakehouse import Lakehouse
 from ...lib.schemas import ENRICHMENT
 from ...settings import Settings
@@ -61,7 +62,7 @@ def emit(context, sensor_name: str, conditions: list[Condition], state: AlertSta
     for a in alerts:
         (context.log.error if a.state == "firing" and a.severity == "critical" else context.log.warning)(a.message)
     events = []
-    lake = Lakehouse(Settings.from_env().lakehouse_root)
+    lake = open_lake(Settings.from_env().lakehouse_root)
     if alerts:
         write_alerts(lake, alerts)
         error = post_webhook(os.environ.get("SONGNODES_ALERT_WEBHOOK_URL"), alerts)
@@ -143,7 +144,7 @@ def _newest_enrichment(lake: Lakehouse, source: str):
                "hit rate is < 30 % over 24 h.")
 def alert_enrichment_health(instance, now, t):
     settings = Settings.from_env()
-    lake = Lakehouse(settings.lakehouse_root)
+    lake = open_lake(settings.lakehouse_root, settings.table_format)
     out: list[Condition] = []
     with open_state(settings.state_url, settings.cache_dir) as state:  # every host's health when shared
         store = state.health()

@@ -12,6 +12,7 @@ import dagster as dg
 from .conditions import DEFAULT_RUNNING
 
 from ...lib.enrich.sources import SOURCES
+from ...lib.iceberg_lakehouse import open_lake
 from ...lib.lakehouse import Lakehouse
 from ...lib.schemas import ENRICHMENT
 from ...settings import Settings
@@ -56,7 +57,7 @@ def retry_failed_enrichments(context: dg.SensorEvaluationContext):
     min_interval = _int("SONGNODES_RETRY_MIN_INTERVAL_MIN", 30) * 60
     per_tick = _int("SONGNODES_RETRY_MAX_PER_TICK", len(SOURCES))
     last_requested: dict[str, float] = json.loads(context.cursor) if context.cursor else {}
-    lake = Lakehouse(Settings.from_env().lakehouse_root)
+    lake = open_lake(Settings.from_env().lakehouse_root)
     now = time.time()
     today = dt.datetime.now(dt.timezone.utc).date()
     requests = []

@@ -7,6 +7,7 @@ import os
 import dagster as dg
 
 from ...lib.enrich.sources import SOURCES
+from ...lib.iceberg_lakehouse import open_lake
 from ...lib.lakehouse import Lakehouse
 from ...lib.schemas import ENRICHMENT
 from ...settings import Settings
@@ -65,7 +66,7 @@ sweep_job = dg.define_asset_job(
 def weekly_not_found_sweep(context: dg.ScheduleEvaluationContext):
     days = float(os.environ.get("SONGNODES_RESWEEP_AFTER_DAYS", "30"))
     limit = int(os.environ.get("SONGNODES_RESWEEP_MAX_RUNS", "20"))
-    lake = Lakehouse(Settings.from_env().lakehouse_root)
+    lake = open_lake(Settings.from_env().lakehouse_root)
     cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
     week = context.scheduled_execution_time.strftime("%G-W%V")
     requests = []

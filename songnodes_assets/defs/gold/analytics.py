@@ -44,7 +44,7 @@ def _memory_limit() -> str:
 
 def _con(lakehouse: LakehouseResource):
     lake = lakehouse.get()
-    return lake, connect(lake.root, memory_limit=_memory_limit())
+    return lake, connect(lake, memory_limit=_memory_limit())
 
 
 def _now() -> dt.datetime:

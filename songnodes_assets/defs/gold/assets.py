@@ -79,7 +79,7 @@ def check_result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.
 )
 def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake = lakehouse.get()
-    con = connect(lake.root)
+    con = connect(lake)
     edges = con.execute("""
         SELECT t.from_track_id, t.to_track_id, t.weight::BIGINT AS weight, t.first_seen_date, t.last_seen_date,
                fa.artists AS from_artists, fa.title AS from_title, fg.bpm AS from_bpm, fg.camelot AS from_camelot,
@@ -102,6 +102,8 @@ def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     GOLD_TRANSITION_GRAPH.validate(edges)
     out_dir = lake.table_dir(GOLD_TRANSITION_GRAPH)
     paths = write_graph(nodes, edges, out_dir)
+    if lake.table_format == "iceberg":  # the table in the catalog too; the three exports stay files on this host
+        paths["iceberg"] = lake.write_single(GOLD_TRANSITION_GRAPH, [edges])
     unenriched = int(nodes["enrichment_status"].isna().sum()) if len(nodes) else 0
     yield materialized(metadata={
         "edges": len(edges), "nodes": len(nodes), "max_weight": int(edges["weight"].max()) if len(edges) else 0,

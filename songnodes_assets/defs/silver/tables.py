@@ -144,6 +144,10 @@ def _publish(context, lake, partition: str, day, thresholds, previous_entries: i
         lake.discard(staged)
     pl, prob, counts, lines = day.playlists, day.problems, day.row_counts, day.line_counts
     common = {"parser_version": PARSER_VERSION, "bronze_error_rows": day.pages_skipped}
+    # Iceberg: the snapshot each table's commit made, so a reader can pin the four tables of this build together
+    snapshots = {name: lake.last_snapshots[SPECS[name].qualified] for name in SPECS
+                 if SPECS[name].qualified in getattr(lake, "last_snapshots", {})}
+    snapshot_md = {name: {"iceberg_snapshot_id": snapshots[name]} if name in snapshots else {} for name in SPECS}
     if day.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
         common["legacy_items"] = dg.MetadataValue.json(day.legacy_counts)
         context.log.info(f"legacy items for {partition}: {day.legacy_counts}")
@@ -156,21 +160,21 @@ def _publish(context, lake, partition: str, day, thresholds, previous_entries: i
         context.log.warning(f"quarantined {p.scope} {p.url}" + (f" line {p.line_no}" if p.line_no is not None
                             and str(p.line_no) != "<NA>" else "") + f": {p.problem}: {p.detail}")
     yield materialized(asset_key=KEYS["playlists"], metadata={
-        **common, "row_count": len(pl), "pages": stats["pages"], "duplicate_fetches": stats["duplicate_fetches"],
+        **common, **snapshot_md["playlists"], "row_count": len(pl), "pages": stats["pages"], "duplicate_fetches": stats["duplicate_fetches"],
         "bad_pages": stats["bad_pages"],
         "playlists_with_zero_entries": int((pl["n_entries"] == 0).sum()) if not pl.empty else 0,
         "entries_per_playlist": round(float(pl["n_entries"].mean()), 2) if not pl.empty else 0.0})
     # artist coverage as sql/monitoring/artist_coverage_by_day.sql (the old system's figure): top-level entries
     # that name an artist, gaps ("...") excluded
     yield materialized(asset_key=KEYS["playlist_tracks"], metadata={
-        **common, "row_count": counts["playlist_tracks"], "entries": lines["lines"], "identified": lines["identified"],
+        **common, **snapshot_md["playlist_tracks"], "row_count": counts["playlist_tracks"], "entries": lines["lines"], "identified": lines["identified"],
         "quarantined_lines": stats["quarantined_lines"], "repeated_lines": stats["repeated_lines"],
         "placeholder_pct": _pct(lines["placeholders"], lines["lines"]),
         "artist_coverage_pct": _pct(lines["non_gap_with_artist"], lines["non_gap"])})
-    yield materialized(asset_key=KEYS["tracks"], metadata={**common, "row_count": counts["tracks"]})
-    yield materialized(asset_key=KEYS["transitions"], metadata={**common, "row_count": counts["transitions"]})
+    yield materialized(asset_key=KEYS["tracks"], metadata={**common, **snapshot_md["tracks"], "row_count": counts["tracks"]})
+    yield materialized(asset_key=KEYS["transitions"], metadata={**common, **snapshot_md["transitions"], "row_count": counts["transitions"]})
     yield materialized(asset_key=KEYS["problems"], metadata={
-        **common, "row_count": len(prob),
+        **common, **snapshot_md["problems"], "row_count": len(prob),
         "by_problem": dg.MetadataValue.json(prob["problem"].value_counts().to_dict() if len(prob) else {})})
 
     found = day.violations

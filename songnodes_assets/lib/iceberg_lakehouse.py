@@ -1,0 +1,281 @@
+"""The lakehouse with every table an Iceberg table (``SONGNODES_TABLE_FORMAT=iceberg``): same interface as
+``Lakehouse``, reads and writes through the catalog (SQLite or PostgreSQL) and the warehouse (a folder or S3).
+
+- A partition write is one Iceberg commit: an overwrite of that partition (silver, enrichment, gold, ops) or, in
+  bronze and ops.alerts (append-only), of the rows of that one run's file (``run_file``): a new run adds rows, a retried run replaces only its
+  own, and nothing else is ever rewritten (append-only). Readers see the old or the new snapshot, never a mix.
+- Batches are validated and staged to a hidden local parquet file first (as in the folder layout): a breach or a
+  kill before the commit publishes nothing.
+- An empty partition (a day without new tracks) is a real result: Iceberg has no file for it, so its date is
+  listed in the table property ``songnodes.empty_partitions``, set in the same commit.
+- Queries (DuckDB views) scan the files of each table's current snapshot as pyarrow datasets (the local folder or
+  S3 through pyarrow's filesystem); DuckDB itself still opens no file and no URL.
+
+The root folder keeps only what is local by nature: the track-sightings cache (``_index``) and the graph exports."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from . import iceberg_tables as it
+from .lakehouse import SILVER_FILE, Lakehouse, Staged
+from .schemas import TableSpec, _pandas_metadata
+
+EMPTY_PROPERTY = "songnodes.empty_partitions"
+
+
+@dataclass(frozen=True)
+class IcebergStaged(Staged):
+    spec: TableSpec | None = None
+    partition: str | None = None
+    file_name: str | None = None
+
+
+class IcebergLakehouse(Lakehouse):
+    table_format = "iceberg"
+
+    def __init__(self, root, cfg: it.IcebergConfig):
+        super().__init__(root)
+        self.cfg = cfg
+        self._catalog = None
+        self.last_snapshots: dict[str, int] = {}  # table -> snapshot id of this object's last commit to it
+
+    @property
+    def catalog(self):
+        if self._catalog is None:
+            self._catalog = it.open_catalog(self.cfg)
+        return self._catalog
+
+    def describe(self) -> str:
+        return self.cfg.where
+
+    def _table(self, spec: TableSpec, create: bool = False):
+        ident = (spec.layer, spec.name)
+        if create:
+            return it.ensure_table(self.catalog, spec)
+        return self.catalog.load_table(ident) if self.catalog.table_exists(ident) else None
+
+    def _tasks(self, spec: TableSpec, partition: str | None = None, row_filter=None) -> list:
+        table = self._table(spec)
+        if table is None or table.current_snapshot() is None:
+            return []
+        where = it._partition_filter(None if spec.single_file else partition)
+        if row_filter is not None:
+            from pyiceberg.expressions import And
+            where = And(where, row_filter)
+        return list(table.scan(row_filter=where).plan_files())
+
+    # -- what exists ------------------------------------------------------------------------------------------
+    def files(self, spec: TableSpec, partition: str | None = None) -> list[str]:
+        """The data files of the table's (or one partition's) current snapshot; an empty partition that was
+        written lists a marker, so ``if lake.files(...)`` means "this partition was built" in both layouts."""
+        found = [t.file.file_path for t in self._tasks(spec, partition)]
+        if not found and partition is not None and partition in self._empty(spec):
+            return [f"iceberg:{spec.qualified}/scrape_date={partition}/(empty)"]
+        return found
+
+    def _empty(self, spec: TableSpec) -> set[str]:
+        table = self._table(spec)
+        raw = table.properties.get(EMPTY_PROPERTY, "") if table is not None else ""
+        return {p for p in raw.split(",") if p}
+
+    def partitions(self, spec: TableSpec) -> list[str]:
+        table = self._table(spec)
+        if table is None or table.current_snapshot() is None or spec.single_file:
+            return []
+        found = {str(r[it.PARTITION_COLUMN]) for r in table.inspect.partitions().column("partition").to_pylist()}
+        return sorted(found | self._empty(spec))
+
+    def partition_signatures(self, spec: TableSpec) -> dict[str, str]:
+        """Partition -> a signature of its current data files (a rewrite gives new file names)."""
+        by_part: dict[str, list[str]] = {}
+        for task in self._tasks(spec):
+            by_part.setdefault(str(task.file.partition[0]), []).append(task.file.file_path)
+        out = {p: hashlib.sha256("\n".join(sorted(fs)).encode()).hexdigest()[:32] for p, fs in by_part.items()}
+        for p in self._empty(spec) - set(out):
+            out[p] = "empty"
+        return out
+
+    # -- reading ----------------------------------------------------------------------------------------------
+    def _scan(self, spec: TableSpec, partition: str | None, columns: list[str] | None = None,
+              row_filter=None) -> pa.Table:
+        table = self._table(spec)
+        wanted = columns or spec.column_names
+        target = spec.arrow()  # the pandas metadata gives readers the dtypes a local file gives (nullable ints)
+        schema = pa.schema([target.field(c) for c in wanted]).with_metadata(_pandas_metadata(spec))
+        if table is None or table.current_snapshot() is None:
+            return schema.empty_table()
+        where = it._partition_filter(None if spec.single_file else partition)
+        if row_filter is not None:
+            from pyiceberg.expressions import And
+            where = And(where, row_filter)
+        got = table.scan(row_filter=where, selected_fields=tuple(wanted)).to_arrow()
+        return got.select(wanted).cast(schema)
+
+    def read(self, spec: TableSpec, partition: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        return self._scan(spec, partition, columns).to_pandas()
+
+    def read_where(self, spec: TableSpec, partition: str, column: str, value) -> pd.DataFrame:
+        from pyiceberg.expressions import EqualTo
+        return self._scan(spec, partition, row_filter=EqualTo(column, value)).to_pandas()
+
+    def read_recent(self, spec: TableSpec, column: str, since, columns: list[str]) -> pd.DataFrame:
+        """Rows whose ``column`` (a timestamp) is at or after ``since``: the files' column statistics prune the rest."""
+        from pyiceberg.expressions import GreaterThanOrEqual
+        return self._scan(spec, None, columns,
+                          row_filter=GreaterThanOrEqual(column, since.isoformat())).to_pandas()
+
+    def iter_rows(self, spec: TableSpec, partition: str, batch_size: int = 8):
+        table = self._table(spec)
+        if table is None or table.current_snapshot() is None:
+            return
+        reader = table.scan(row_filter=it._partition_filter(partition),
+                            selected_fields=tuple(spec.column_names)).to_arrow_batch_reader()
+        for batch in reader:
+            for start in range(0, batch.num_rows, batch_size):
+                yield from batch.slice(start, batch_size).to_pylist()
+
+    def file_columns(self, spec: TableSpec, partition: str) -> dict[str, list[str]]:
+        table = self._table(spec)
+        if table is None:
+            return {}
+        hidden = set(it.iceberg_schema(spec).names) - set(spec.column_names)
+        return {f"iceberg:{spec.qualified}": [f.name for f in table.schema().fields if f.name not in hidden]}
+
+    def datasets(self, specs: Iterable[TableSpec]) -> dict[str, pads.Dataset]:
+        """Qualified name -> a pyarrow dataset over the files of the table's current snapshot (contract columns,
+        plus ``scrape_date`` where only Iceberg has it), for DuckDB to scan lazily."""
+        out = {}
+        fs = self._filesystem()
+        for spec in specs:
+            schema = it.iceberg_schema(spec)
+            schema = schema.remove(schema.get_field_index(it.RUN_FILE)) if it.RUN_FILE in schema.names else schema
+            tasks = self._tasks(spec)
+            if any(t.delete_files for t in tasks):  # merge-on-read deletes: let Iceberg apply them
+                out[spec.qualified] = self._table(spec).scan().to_arrow().select(schema.names).cast(schema)
+                continue
+            paths = [_fs_path(t.file.file_path) for t in tasks]
+            out[spec.qualified] = pads.dataset(paths, schema=schema, format="parquet", filesystem=fs)
+        return out
+
+    def _filesystem(self):
+        from pyarrow import fs as pafs
+
+        if not self.cfg.warehouse.startswith("s3://"):
+            return pafs.LocalFileSystem()
+        endpoint = self.cfg.s3_endpoint
+        opts = {"region": self.cfg.s3_region} if self.cfg.s3_region else {}
+        if endpoint:
+            parts = urlsplit(endpoint)
+            opts.update(endpoint_override=parts.netloc or endpoint, scheme=parts.scheme or "https")
+        return pafs.S3FileSystem(**opts)
+
+    # -- writing ----------------------------------------------------------------------------------------------
+    def stage(self, spec: TableSpec, batches, partition: str, file_name: str = SILVER_FILE) -> IcebergStaged:
+        return self._stage_iceberg(spec, batches, partition, file_name)
+
+    def stage_single(self, spec: TableSpec, batches) -> IcebergStaged:
+        if not spec.single_file:
+            raise ValueError(f"{spec.qualified} is partitioned: use write / write_batches")
+        return self._stage_iceberg(spec, batches, None, spec.single_file)
+
+    def _stage_iceberg(self, spec, batches, partition, file_name) -> IcebergStaged:
+        staging = Path(tempfile.mkdtemp(prefix="songnodes-iceberg-stage-"))
+        local = self._stage_into(spec, batches, staging, file_name)
+        return IcebergStaged(local.tmp, local.final, spec, partition, file_name)
+
+    def publish(self, staged: list) -> list[str]:
+        """Commit each staged table, one Iceberg commit each, back to back; returns ``<table>@<snapshot id>``."""
+        out = []
+        for s in staged:
+            rows = pq.read_table(s.tmp)
+            snapshot = self._commit(s.spec, rows, s.partition, s.file_name)
+            s.tmp.unlink(missing_ok=True)
+            out.append(f"iceberg:{s.spec.qualified}@{snapshot}")
+        return out
+
+    def discard(self, staged: list) -> None:
+        for s in staged:
+            s.tmp.unlink(missing_ok=True)
+            try:
+                s.tmp.parent.rmdir()
+            except OSError:
+                pass
+
+    def _commit(self, spec: TableSpec, rows: pa.Table, partition: str | None, file_name: str | None) -> int:
+        from pyiceberg.expressions import And, EqualTo
+
+        table = self._table(spec, create=True)
+        target = it.iceberg_schema(spec)
+        if partition is not None and it.PARTITION_COLUMN not in rows.schema.names:
+            rows = rows.append_column(it.PARTITION_COLUMN, pa.array([partition] * len(rows), pa.string()))
+        elif partition is not None and len(rows):
+            stray = pc.sum(pc.not_equal(rows[it.PARTITION_COLUMN], partition)).as_py()
+            if stray:
+                raise ValueError(f"{spec.qualified} partition {partition}: {stray} rows have another scrape_date")
+        where = it._partition_filter(partition)
+        if it.RUN_FILE in target.names:
+            rows = rows.append_column(it.RUN_FILE, pa.array([file_name] * len(rows), pa.string()))
+            where = And(where, EqualTo(it.RUN_FILE, file_name))
+        rows = rows.select(target.names).cast(target).replace_schema_metadata(None)
+        empty = self._empty(spec)
+        if partition is not None and spec.layer not in it.APPEND_LAYERS:
+            new_empty = (empty | {partition}) if not len(rows) else (empty - {partition})
+        else:
+            new_empty = empty
+        props = {"songnodes.partition": partition or "", "songnodes.table": spec.qualified}
+        with warnings.catch_warnings():  # "Delete operation did not match any records": a partition's first write
+            warnings.filterwarnings("ignore", message="Delete operation did not match")
+            with table.transaction() as tx:
+                tx.overwrite(rows, overwrite_filter=where, snapshot_properties=props)
+                if new_empty != empty:
+                    tx.set_properties({EMPTY_PROPERTY: ",".join(sorted(new_empty))})
+        table = self._table(spec)
+        snapshot = table.current_snapshot().snapshot_id
+        self.last_snapshots[spec.qualified] = snapshot
+        return snapshot
+
+
+def _fs_path(uri: str) -> str:
+    """A data file URI as pyarrow's filesystems name it (``s3://b/k`` -> ``b/k``, ``file:///p`` -> ``/p``)."""
+    if uri.startswith("file://"):
+        return urlsplit(uri).path
+    if uri.startswith("s3://") or uri.startswith("s3a://"):
+        return uri.split("://", 1)[1]
+    return uri
+
+
+TABLE_FORMATS = ("parquet", "iceberg")
+
+
+def table_format_from_env() -> str:
+    """SONGNODES_TABLE_FORMAT: ``parquet`` (default: a folder of parquet files) or ``iceberg``."""
+    from ..settings import env_str
+
+    fmt = env_str("SONGNODES_TABLE_FORMAT", "parquet").strip().lower() or "parquet"
+    if fmt not in TABLE_FORMATS:
+        raise ValueError(f"SONGNODES_TABLE_FORMAT={fmt!r}: one of {', '.join(TABLE_FORMATS)}")
+    return fmt
+
+
+def open_lake(root, table_format: str | None = None, cfg: it.IcebergConfig | None = None) -> Lakehouse:
+    """The lakehouse of the configured table format (SONGNODES_TABLE_FORMAT; Iceberg settings as
+    ``IcebergConfig.from_env`` unless given)."""
+    fmt = table_format or table_format_from_env()
+    if fmt == "parquet":
+        return Lakehouse(root)
+    if fmt == "iceberg":
+        return IcebergLakehouse(root, cfg or it.IcebergConfig.from_env(root))
+    raise ValueError(f"table format {fmt!r}: one of {', '.join(TABLE_FORMATS)}")
