@@ -1,6 +1,7 @@
 """Steps on Celery workers (README: Scaling out), against the real servers on loopback: RabbitMQ (broker, a vhost
 of its own per test), Redis (result backend, an empty DB of its own, flushed afterwards) and PostgreSQL (the
-instance of deploy/celery/dagster.yaml, a fresh database per test). Two `celery worker` processes on different
+instance of deploy/celery/dagster.yaml, a fresh database per test), with every table an Iceberg table whose catalog
+is in PostgreSQL and whose warehouse is on an S3 server (moto, loopback). Two `celery worker` processes on different
 queues run the demo day (sample site + fake APIs on 127.0.0.1) through songnodes_main_celery and
 songnodes_gold_celery.
 
@@ -25,7 +26,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .pg import pg_environment, temporary_database
+from .pg import PG, pg_environment, temporary_database
+from .s3 import AWS_ENV, BUCKET, moto_s3, object_keys
 
 REPO = Path(__file__).resolve().parents[1]
 RABBIT = ("127.0.0.1", 5672)
@@ -89,8 +91,10 @@ def redis_db():
 @pytest.fixture
 def celery_home(tmp_path, rabbit_vhost, redis_db):
     """(environment, DAGSTER_HOME) of a celery deployment on this machine: instance = deploy/celery/dagster.yaml
-    on a fresh PostgreSQL database; broker = this test's vhost; backend = this test's Redis DB."""
-    with temporary_database("songnodes_celery") as db:
+    on a fresh PostgreSQL database; broker = this test's vhost; backend = this test's Redis DB; every table an
+    Iceberg table, the catalog in a PostgreSQL database of its own, the warehouse on an S3 server (moto)."""
+    with temporary_database("songnodes_celery") as db, temporary_database("songnodes_catalog") as catalog_db, \
+            moto_s3() as s3:
         home = tmp_path / "dagster_home"
         home.mkdir(exist_ok=True)
         shutil.copy(REPO / "deploy" / "celery" / "dagster.yaml", home / "dagster.yaml")
@@ -98,7 +102,10 @@ def celery_home(tmp_path, rabbit_vhost, redis_db):
                "SONGNODES_CELERY_BROKER": f"amqp://guest:guest@{RABBIT[0]}:{RABBIT[1]}/{rabbit_vhost}",
                "SONGNODES_CELERY_BACKEND": f"redis://{REDIS[0]}:{REDIS[1]}/{redis_db}",
                "SONGNODES_LAKEHOUSE_ROOT": str(tmp_path / "lakehouse"),
-               "SONGNODES_CACHE_DIR": str(tmp_path / "cache")}
+               "SONGNODES_CACHE_DIR": str(tmp_path / "cache"),
+               "SONGNODES_TABLE_FORMAT": "iceberg", "PGPASSWORD": PG["password"],
+               "SONGNODES_ICEBERG_CATALOG": f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{catalog_db}",
+               "SONGNODES_ICEBERG_WAREHOUSE": f"s3://{BUCKET}/warehouse", "SONGNODES_S3_ENDPOINT": s3, **AWS_ENV}
         yield env, home
 
 
@@ -265,13 +272,6 @@ def test_deploy_instance_is_the_postgres_one_plus_celery_notes():
     assert celery["run_monitoring"]["free_slots_after_run_end_seconds"] > 0
 
 
-def _lake_files(root: str) -> dict[str, bytes]:
-    """Every file under the lakehouse (hidden staging files included) -> its bytes, for the partition's tables."""
-    base = Path(root)
-    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
-            if p.is_file() and "_index" not in p.parts}
-
-
 @contextlib.contextmanager
 def holding(apis, source: str, after: int):
     """The fake API holds each request to ``source`` after its first ``after`` until ``release`` is set, then drops
@@ -322,9 +322,10 @@ def test_demo_day_on_celery_workers_a_killed_step_fails_the_run_cleanly_and_the_
     import dagster as dg
 
     from songnodes_assets.lib.catalog import table_counts
+    from songnodes_assets.lib.iceberg_lakehouse import open_lake
+    from songnodes_assets.lib.schemas import ENRICHMENT
 
     env, _home = celery_home
-    lake = env["SONGNODES_LAKEHOUSE_ROOT"]
     with demo_remotes() as (remotes, apis):
         env = {**env, **remotes}
         worker_env = {**os.environ, **env}
@@ -363,8 +364,10 @@ def test_demo_day_on_celery_workers_a_killed_step_fails_the_run_cleanly_and_the_
                             *(f"enrichment__{s}" for s in ("musicbrainz", "lastfm", "discogs", "getsongbpm",
                                                            "acousticbrainz"))}, done
             # the old snapshot of the killed step's table (none yet) and complete new ones for the rest
-            files = _lake_files(lake)
-            assert not [f for f in files if "spotify" in f], [f for f in files if "spotify" in f]
+            lake = open_lake(env["SONGNODES_LAKEHOUSE_ROOT"])
+            assert lake.table_format == "iceberg"
+            assert lake.files(ENRICHMENT["spotify"]) == [] and lake.partitions(ENRICHMENT["spotify"]) == []
+            assert not [k for k in object_keys(env["SONGNODES_S3_ENDPOINT"]) if "/spotify/data/" in k]
             counts = table_counts(lake)
             assert counts == {**EXPECTED, "enrichment.spotify": 0, "gold.enriched_tracks": 0,
                               "gold.transition_graph": 0}, counts
@@ -387,5 +390,11 @@ def test_demo_day_on_celery_workers_a_killed_step_fails_the_run_cleanly_and_the_
     assert {ran[k] for k in ran if k.startswith("enrichment__")} == {wb.name}, ran
     assert len([k for k in ran if k.startswith("enrichment__")]) == 6, ran
     assert {ran[k] for k in ran if k.startswith("gold__")} == {wa.name} and len(ran) == 16, ran
-    # the same tables as the local demo
+    # the same tables as the local demo, every one an Iceberg table on S3 (only the graph's exports are local files)
     assert table_counts(lake) == EXPECTED
+    keys = object_keys(env["SONGNODES_S3_ENDPOINT"], "warehouse/")
+    for name in EXPECTED:
+        layer, table = name.split(".")
+        assert any(k.startswith(f"warehouse/{layer}/{table}/data/") and k.endswith(".parquet") for k in keys), name
+    local = sorted(str(p.relative_to(lake.root)) for p in lake.root.rglob("*") if p.is_file())
+    assert all(p.startswith(("gold/transition_graph/", "_index/")) for p in local), local

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from songnodes_assets.lib.silver_build import build_silver
 
 from .helpers import bronze_frame, wiki_page
 from .pg import PG, temporary_database
+from .s3 import AWS_ENV, moto_s3, object_keys
 
 SONGNODES = str(Path(sys.executable).parent / "songnodes")
 DAYS = ("2024-05-01", "2024-05-02")
@@ -105,36 +105,16 @@ def test_import_and_time_travel_with_the_default_sqlite_catalog_and_local_wareho
     assert set(rows["silver.playlist_tracks"].column("scrape_date").to_pylist()) == {DAYS[0]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def s3_server(monkeypatch):
     """moto's S3 server on a loopback port (real HTTP), with the standard AWS variables pointing at it."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    for key, value in {"AWS_ACCESS_KEY_ID": "songnodes-test", "AWS_SECRET_ACCESS_KEY": "songnodes-test-secret",
-                       "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(key, value)
-    endpoint = f"http://127.0.0.1:{port}"
-    import boto3
-
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="lakehouse")
-    try:
+    with moto_s3() as endpoint:
+        for key, value in AWS_ENV.items():
+            monkeypatch.setenv(key, value)
         yield endpoint
-    finally:
-        server.stop()
 
 
 def test_import_and_time_travel_with_the_catalog_in_postgresql_and_the_warehouse_on_s3(tmp_path, s3_server):
-    import boto3
-
     lake = Lakehouse(tmp_path / "lakehouse")
     for day in DAYS:
         _day(lake, day, 12)
@@ -144,8 +124,7 @@ def test_import_and_time_travel_with_the_catalog_in_postgresql_and_the_warehouse
                "SONGNODES_ICEBERG_WAREHOUSE": "s3://lakehouse/songnodes", "SONGNODES_S3_ENDPOINT": s3_server,
                "PGPASSWORD": PG["password"]}
         _roundtrip(lake, env)
-        keys = [o["Key"] for o in boto3.client("s3", endpoint_url=s3_server).list_objects_v2(
-            Bucket="lakehouse", Prefix="songnodes/")["Contents"]]
+        keys = object_keys(s3_server, "songnodes/")
         assert any(k.endswith(".parquet") and "/silver/" in k or "silver.db" in k for k in keys)
         assert not (tmp_path / "iceberg").exists()  # nothing went to the local default
         import psycopg2

@@ -95,8 +95,7 @@ class IcebergLakehouse(Lakehouse):
         table = self._table(spec)
         if table is None or table.current_snapshot() is None or spec.single_file:
             return []
-        found = {str(r[it.PARTITION_COLUMN]) for r in table.inspect.partitions().column("partition").to_pylist()}
-        return sorted(found | self._empty(spec))
+        return sorted({str(t.file.partition[0]) for t in self._tasks(spec)} | self._empty(spec))
 
     def partition_signatures(self, spec: TableSpec) -> dict[str, str]:
         """Partition -> a signature of its current data files (a rewrite gives new file names)."""
@@ -121,7 +120,12 @@ class IcebergLakehouse(Lakehouse):
         if row_filter is not None:
             from pyiceberg.expressions import And
             where = And(where, row_filter)
-        got = table.scan(row_filter=where, selected_fields=tuple(wanted)).to_arrow()
+        # in the folder layout's order: by partition, then (append-only tables) by run file, each file's rows as written
+        order = [c for c in (None if spec.single_file else it.PARTITION_COLUMN,
+                             it.RUN_FILE if spec.layer in it.APPEND_LAYERS else None) if c]
+        got = table.scan(row_filter=where, selected_fields=tuple(dict.fromkeys(wanted + order))).to_arrow()
+        if order and len(got):
+            got = got.sort_by([(c, "ascending") for c in order])  # a stable sort
         return got.select(wanted).cast(schema)
 
     def read(self, spec: TableSpec, partition: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:

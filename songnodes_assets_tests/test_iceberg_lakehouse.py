@@ -1,0 +1,203 @@
+"""The Iceberg table format (SONGNODES_TABLE_FORMAT=iceberg) behind the Lakehouse interface: the same rows and
+dtypes as the parquet folder, one commit per partition write, bronze append-only with a retried run replacing only
+its own rows, empty partitions kept as results, a failure committing nothing, readers seeing the old or the new
+snapshot and never a mix. Default catalog (SQLite) and a local warehouse; the S3 + PostgreSQL path runs the whole
+pipeline in test_celery_execution."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+
+from songnodes_assets.lib import iceberg_tables as it
+from songnodes_assets.lib.catalog import connect
+from songnodes_assets.lib.iceberg_lakehouse import IcebergLakehouse, open_lake
+from songnodes_assets.lib.lakehouse import Lakehouse
+from songnodes_assets.lib.schemas import (BRONZE_RAW, ENRICHMENT, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS,
+                                          SILVER_PROBLEMS, SILVER_TRACKS, SILVER_TRANSITIONS, ContractViolation)
+from songnodes_assets.lib.silver_build import build_silver
+from songnodes_assets.lib.track_index import TrackIndex
+
+from .helpers import bronze_frame, wiki_page
+
+DAY, DAY2 = "2024-05-01", "2024-05-02"
+SILVER = {"playlists": SILVER_PLAYLISTS, "playlist_tracks": SILVER_PLAYLIST_TRACKS, "tracks": SILVER_TRACKS,
+          "transitions": SILVER_TRANSITIONS, "problems": SILVER_PROBLEMS}
+
+
+def _bronze(day: str, n_lines: int = 6, n_pages: int = 3) -> pd.DataFrame:
+    pages = {f"2024-01-0{i + 1} - DJ {i} {day} - Show": wiki_page([f"# Artist {i}{k} - Title {k}" for k in range(n_lines)])
+             for i in range(n_pages)}
+    return bronze_frame(pages, scrape_date=day)
+
+
+def _iceberg(tmp_path) -> IcebergLakehouse:
+    root = tmp_path / "lakehouse"
+    return IcebergLakehouse(root, it.IcebergConfig.from_env(root))
+
+
+def _commits(lake: IcebergLakehouse, spec) -> int:
+    """Metadata versions of the table: one per commit (an overwrite's delete and append snapshots are one commit)."""
+    table = lake._table(spec)
+    return 0 if table is None else len(table.metadata.metadata_log) + 1
+
+
+def _fill(lake: Lakehouse, day: str, n_lines: int = 6) -> None:
+    bronze = _bronze(day, n_lines)
+    lake.write(BRONZE_RAW, bronze, day, file_name="run-a.parquet")
+    silver = build_silver(bronze, day)
+    for name, spec in SILVER.items():
+        lake.write(spec, getattr(silver, name), day)
+
+
+def test_the_same_writes_read_back_the_same_frames_views_and_partitions_as_the_parquet_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    local, ice = Lakehouse(tmp_path / "local"), _iceberg(tmp_path)
+    for lake in (local, ice):
+        _fill(lake, DAY)
+        _fill(lake, DAY2, n_lines=4)
+    for spec in (BRONZE_RAW, *SILVER.values()):
+        assert ice.partitions(spec) == local.partitions(spec) == [DAY, DAY2], spec.qualified
+        for day in (DAY, DAY2):
+            got, want = ice.read(spec, day), local.read(spec, day)
+            assert len(want) or spec is SILVER_PROBLEMS, spec.qualified
+            pd.testing.assert_frame_equal(got, want, obj=spec.qualified)  # values and dtypes (nullable ints …)
+        pd.testing.assert_frame_equal(ice.read(spec, columns=spec.column_names[:3]),
+                                      local.read(spec, columns=spec.column_names[:3]))
+    url = local.read(BRONZE_RAW, DAY)["url"].iloc[1]
+    pd.testing.assert_frame_equal(ice.read_where(BRONZE_RAW, DAY, "url", url),
+                                  local.read_where(BRONZE_RAW, DAY, "url", url))
+    assert [r["url"] for r in ice.iter_rows(BRONZE_RAW, DAY, batch_size=2)] == \
+        [r["url"] for r in local.iter_rows(BRONZE_RAW, DAY, batch_size=2)]
+    # every view of sql/views reads the same rows over Iceberg as over the folder
+    views = [r[0] for r in connect(local).execute(
+        "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
+    assert len(views) > 10
+    count = "SELECT " + ", ".join(f"(SELECT count(*) FROM {v})" for v in views)
+    assert connect(ice).execute(count).fetchone() == connect(local).execute(count).fetchone()
+    assert not (tmp_path / "lakehouse").exists() or not list((tmp_path / "lakehouse").rglob("*.parquet"))
+
+
+def test_a_partition_write_is_one_commit_and_a_rerun_replaces_instead_of_adding(tmp_path):
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY)
+    before = {name: _commits(lake, spec) for name, spec in SILVER.items()}
+    rows = {name: len(lake.read(spec, DAY)) for name, spec in SILVER.items()}
+    _fill(lake, DAY)  # the same day again
+    assert {name: _commits(lake, spec) for name, spec in SILVER.items()} == {n: c + 1 for n, c in before.items()}
+    assert {name: len(lake.read(spec, DAY)) for name, spec in SILVER.items()} == rows
+    assert len(lake.read(BRONZE_RAW, DAY)) == 3  # the same run file again: replaced, not added
+    snap = lake.last_snapshots["silver.tracks"]
+    assert lake._table(SILVER_TRACKS).current_snapshot().snapshot_id == snap
+    assert lake._table(SILVER_TRACKS).current_snapshot().summary["songnodes.partition"] == DAY
+
+
+def test_bronze_is_append_only_and_a_retried_run_replaces_only_its_own_rows(tmp_path):
+    lake = _iceberg(tmp_path)
+    lake.write(BRONZE_RAW, _bronze(DAY, n_pages=3), DAY, file_name="run-a.parquet")
+    lake.write(BRONZE_RAW, _bronze(DAY, n_pages=2), DAY, file_name="run-b.parquet")
+    lake.write(BRONZE_RAW, _bronze(DAY2, n_pages=1), DAY2, file_name="run-a.parquet")
+    assert len(lake.read(BRONZE_RAW, DAY)) == 5 and len(lake.read(BRONZE_RAW, DAY2)) == 1
+    lake.write(BRONZE_RAW, _bronze(DAY, n_pages=1), DAY, file_name="run-a.parquet")  # run a retried
+    assert len(lake.read(BRONZE_RAW, DAY)) == 3 and len(lake.read(BRONZE_RAW, DAY2)) == 1
+    assert "run_file" not in lake.read(BRONZE_RAW).columns
+
+
+def test_an_empty_partition_is_a_result_and_reads_as_empty_with_the_contract_columns(tmp_path):
+    lake = _iceberg(tmp_path)
+    spec = ENRICHMENT["spotify"]
+    assert not lake.files(spec, DAY) and lake.partitions(spec) == []
+    lake.write(spec, spec.conform([]), DAY)
+    assert lake.files(spec, DAY) and lake.partitions(spec) == [DAY]
+    empty = lake.read(spec, DAY)
+    assert empty.empty and list(empty.columns) == spec.column_names
+    local = Lakehouse(tmp_path / "local")
+    local.write(spec, spec.conform([]), DAY)
+    assert dict(empty.dtypes) == dict(local.read(spec, DAY).dtypes)
+    assert lake.partition_signatures(spec) == {DAY: "empty"}
+
+
+def test_a_failure_or_a_contract_breach_mid_stream_commits_nothing(tmp_path):
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY)
+    snapshot = lake._table(SILVER_TRACKS).current_snapshot().snapshot_id
+    good = lake.read(SILVER_TRACKS, DAY)
+
+    def batches():
+        yield SILVER_TRACKS.conform(good.head(2))
+        raise RuntimeError("killed mid-stream")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        lake.write_batches(SILVER_TRACKS, batches(), DAY)
+    bad = SILVER_TRACKS.conform(good).assign(bpm_guess=120.0)  # a field the contract does not know
+    with pytest.raises(ContractViolation, match="bpm_guess"):
+        lake.write(SILVER_TRACKS, bad, DAY)
+    assert lake._table(SILVER_TRACKS).current_snapshot().snapshot_id == snapshot
+    pd.testing.assert_frame_equal(lake.read(SILVER_TRACKS, DAY), good)
+
+
+def test_the_track_index_and_the_windowed_bronze_read_work_on_iceberg(tmp_path):
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY)
+    _fill(lake, DAY2, n_lines=4)
+    index = TrackIndex(lake)
+    assert index.sync() == [DAY, DAY2]
+    assert index.sync() == []  # nothing changed: nothing re-read
+    _fill(lake, DAY2, n_lines=5)
+    assert index.sync() == [DAY2]
+    fetched = lake.read(BRONZE_RAW)["fetched_at"]
+    cut = fetched.min() + (fetched.max() - fetched.min()) / 2
+    recent = lake.read_recent(BRONZE_RAW, "fetched_at", cut.to_pydatetime(), ["url", "fetched_at"])
+    assert 0 < len(recent) and (recent["fetched_at"] >= cut).all()
+    assert len(recent) == int((fetched >= cut).sum())
+
+
+def test_readers_see_the_old_or_the_new_partition_never_a_mix(tmp_path):
+    """A writer alternates a partition between two builds (3 and 5 playlists) while a reader reads it: every read
+    is one whole build."""
+    lake = _iceberg(tmp_path)
+    builds = [build_silver(_bronze(DAY, n_pages=n), DAY).playlists for n in (3, 5)]
+    lake.write(SILVER_PLAYLISTS, builds[0], DAY)
+    wanted = {frozenset(b["playlist_id"]) for b in builds}
+    stop, seen, errors = threading.Event(), [], []
+
+    def read():
+        reader = _iceberg(tmp_path)  # its own catalog connection, as another process has
+        while not stop.is_set():
+            try:
+                seen.append(frozenset(reader.read(SILVER_PLAYLISTS, DAY)["playlist_id"]))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for i in range(8):
+            lake.write(SILVER_PLAYLISTS, builds[(i + 1) % 2], DAY)
+    finally:
+        stop.set()
+        thread.join(60)
+    assert not errors, errors[:3]
+    assert len(seen) >= 3 and set(seen) <= wanted and len(set(seen)) == 2, {len(s) for s in seen}
+
+
+def test_the_table_format_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv("SONGNODES_TABLE_FORMAT", raising=False)
+    assert type(open_lake(tmp_path)) is Lakehouse
+    monkeypatch.setenv("SONGNODES_TABLE_FORMAT", "Iceberg")
+    assert isinstance(open_lake(tmp_path), IcebergLakehouse)
+    monkeypatch.setenv("SONGNODES_TABLE_FORMAT", "delta")
+    with pytest.raises(ValueError, match="SONGNODES_TABLE_FORMAT='delta'"):
+        open_lake(tmp_path)
+    from songnodes_assets.settings import Settings
+
+    with pytest.raises(ValueError, match="parquet, iceberg"):
+        Settings.from_env()
+    monkeypatch.setenv("SONGNODES_TABLE_FORMAT", "iceberg")
+    monkeypatch.setenv("SONGNODES_ICEBERG_CATALOG", "postgresql+psycopg2://u:secret@127.0.0.1/db")
+    from songnodes_assets.defs.resources import resources_from_settings
+
+    with pytest.raises(it.IcebergConfigError, match="password"):
+        resources_from_settings(Settings.from_env())
