@@ -382,6 +382,9 @@ def test_demo_day_on_celery_workers_a_killed_step_fails_the_run_cleanly_and_the_
             main_s = time.monotonic() - started
             gold = run("songnodes_gold_celery")
             assert gold.success, gold.failures
+            # gold read the four silver tables at the snapshots silver's build recorded, not whatever is current
+            said = [r.user_message for r in instance.all_logs(gold.run_id) if "reading silver as built" in r.user_message]
+            assert said and main.run_id in said[0], said
             print(f"killed run failed after {failed_after:.1f} s (spotify asked {asked_before} times before the "
                   f"kill); re-run: main {main_s:.1f} s, main + gold {time.monotonic() - started:.1f} s")
     ran = {**step_workers(main.run_id), **step_workers(gold.run_id)}

@@ -201,3 +201,18 @@ def test_the_table_format_setting(tmp_path, monkeypatch):
 
     with pytest.raises(it.IcebergConfigError, match="password"):
         resources_from_settings(Settings.from_env())
+
+
+def test_a_pinned_lakehouse_reads_the_recorded_snapshots_while_newer_commits_land(tmp_path):
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY, n_lines=6)
+    pins = {spec.qualified: lake.last_snapshots[spec.qualified] for spec in SILVER.values()}
+    before = {name: lake.read(spec, DAY) for name, spec in SILVER.items()}
+    _fill(lake, DAY, n_lines=3)  # a newer build of the day
+    assert len(lake.read(SILVER_PLAYLIST_TRACKS, DAY)) < len(before["playlist_tracks"])
+    pinned = lake.pinned(pins)
+    for name, spec in SILVER.items():
+        pd.testing.assert_frame_equal(pinned.read(spec, DAY), before[name], obj=name)
+    query = "SELECT count(*) FROM silver.playlist_tracks"
+    assert connect(pinned).execute(query).fetchone()[0] == len(before["playlist_tracks"])
+    assert connect(lake).execute(query).fetchone()[0] == len(lake.read(SILVER_PLAYLIST_TRACKS, DAY))

@@ -51,6 +51,21 @@ class IcebergLakehouse(Lakehouse):
         self.cfg = cfg
         self._catalog = None
         self.last_snapshots: dict[str, int] = {}  # table -> snapshot id of this object's last commit to it
+        self.pins: dict[str, int] = {}  # table -> the snapshot reads use instead of the current one
+
+    def pinned(self, pins: dict[str, int]) -> "IcebergLakehouse":
+        """The same lakehouse reading the given tables at the given snapshots (e.g. the four silver tables of one
+        build, as its materialisation recorded them); writes are unchanged."""
+        other = IcebergLakehouse(self.root, self.cfg)
+        other._catalog, other.pins = self._catalog, {**self.pins, **{k: int(v) for k, v in pins.items()}}
+        return other
+
+    def _snapshot_id(self, spec: TableSpec, table) -> int | None:
+        """The snapshot reads of ``spec`` use: its pin, else the current one (None: nothing committed yet)."""
+        if spec.qualified in self.pins:
+            return self.pins[spec.qualified]
+        current = table.current_snapshot() if table is not None else None
+        return current.snapshot_id if current is not None else None
 
     @property
     def catalog(self):
@@ -69,13 +84,14 @@ class IcebergLakehouse(Lakehouse):
 
     def _tasks(self, spec: TableSpec, partition: str | None = None, row_filter=None) -> list:
         table = self._table(spec)
-        if table is None or table.current_snapshot() is None:
+        snapshot = self._snapshot_id(spec, table)
+        if snapshot is None:
             return []
         where = it._partition_filter(None if spec.single_file else partition)
         if row_filter is not None:
             from pyiceberg.expressions import And
             where = And(where, row_filter)
-        return list(table.scan(row_filter=where).plan_files())
+        return list(table.scan(row_filter=where, snapshot_id=snapshot).plan_files())
 
     # -- what exists ------------------------------------------------------------------------------------------
     def files(self, spec: TableSpec, partition: str | None = None) -> list[str]:
@@ -114,7 +130,8 @@ class IcebergLakehouse(Lakehouse):
         wanted = columns or spec.column_names
         target = spec.arrow()  # the pandas metadata gives readers the dtypes a local file gives (nullable ints)
         schema = pa.schema([target.field(c) for c in wanted]).with_metadata(_pandas_metadata(spec))
-        if table is None or table.current_snapshot() is None:
+        snapshot = self._snapshot_id(spec, table)
+        if snapshot is None:
             return schema.empty_table()
         where = it._partition_filter(None if spec.single_file else partition)
         if row_filter is not None:
@@ -123,7 +140,8 @@ class IcebergLakehouse(Lakehouse):
         # in the folder layout's order: by partition, then (append-only tables) by run file, each file's rows as written
         order = [c for c in (None if spec.single_file else it.PARTITION_COLUMN,
                              it.RUN_FILE if spec.layer in it.APPEND_LAYERS else None) if c]
-        got = table.scan(row_filter=where, selected_fields=tuple(dict.fromkeys(wanted + order))).to_arrow()
+        got = table.scan(row_filter=where, selected_fields=tuple(dict.fromkeys(wanted + order)),
+                         snapshot_id=snapshot).to_arrow()
         if order and len(got):
             got = got.sort_by([(c, "ascending") for c in order])  # a stable sort
         return got.select(wanted).cast(schema)
@@ -143,10 +161,11 @@ class IcebergLakehouse(Lakehouse):
 
     def iter_rows(self, spec: TableSpec, partition: str, batch_size: int = 8):
         table = self._table(spec)
-        if table is None or table.current_snapshot() is None:
+        snapshot = self._snapshot_id(spec, table)
+        if snapshot is None:
             return
-        reader = table.scan(row_filter=it._partition_filter(partition),
-                            selected_fields=tuple(spec.column_names)).to_arrow_batch_reader()
+        reader = table.scan(row_filter=it._partition_filter(partition), selected_fields=tuple(spec.column_names),
+                            snapshot_id=snapshot).to_arrow_batch_reader()
         for batch in reader:
             for start in range(0, batch.num_rows, batch_size):
                 yield from batch.slice(start, batch_size).to_pylist()
@@ -168,7 +187,9 @@ class IcebergLakehouse(Lakehouse):
             schema = schema.remove(schema.get_field_index(it.RUN_FILE)) if it.RUN_FILE in schema.names else schema
             tasks = self._tasks(spec)
             if any(t.delete_files for t in tasks):  # merge-on-read deletes: let Iceberg apply them
-                out[spec.qualified] = self._table(spec).scan().to_arrow().select(schema.names).cast(schema)
+                table = self._table(spec)
+                rows = table.scan(snapshot_id=self._snapshot_id(spec, table)).to_arrow()
+                out[spec.qualified] = rows.select(schema.names).cast(schema)
                 continue
             paths = [_fs_path(t.file.file_path) for t in tasks]
             out[spec.qualified] = pads.dataset(paths, schema=schema, format="parquet", filesystem=fs)

@@ -24,7 +24,7 @@ from ..automation.conditions import REFRESH_PER_WINDOW
 from ..enrichment.factory import ENRICHMENT_KEYS
 from ..metadata import materialized
 from ..resources import LakehouseResource
-from ..silver.tables import KEYS as SILVER_KEYS
+from ..silver.tables import KEYS as SILVER_KEYS, silver_as_built
 from .assets import ENRICHED_TRACKS, check_result
 
 TRACK_ANALYTICS = dg.AssetKey(["gold", "track_analytics"])
@@ -42,9 +42,10 @@ def _memory_limit() -> str:
     return os.environ.get("SONGNODES_DUCKDB_MEMORY_LIMIT", "").strip() or "2GB"
 
 
-def _con(lakehouse: LakehouseResource):
+def _con(lakehouse: LakehouseResource, context=None):
     lake = lakehouse.get()
-    return lake, connect(lake, memory_limit=_memory_limit())
+    reading = silver_as_built(context, lake) if context is not None else lake
+    return lake, connect(reading, memory_limit=_memory_limit())
 
 
 def _now() -> dt.datetime:
@@ -88,7 +89,7 @@ def _spec(key: dg.AssetKey, checks: list[tuple[str, str]], deps, description: st
                   "One row per track: plays (entries), distinct playlists and DJs, first/last played, in/out degree, "
                   "top predecessors/successors, BPM, key, Camelot and its compatible keys, genres, label."))
 def track_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-    lake, con = _con(lakehouse)
+    lake, con = _con(lakehouse, context)
     df = build_track_analytics(con, _now()).sort_values("track_id", kind="stable")
     n = max(1, len(df))
     context.log.info(f"track_analytics: {len(df)} tracks")
@@ -105,7 +106,7 @@ def track_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
                   "One row per playlist: entries, identified share, BPM curve (start/end/min/max/mean), key changes, "
                   "harmonic-flow score (share of transitions between compatible keys), genres, labels."))
 def playlist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-    lake, con = _con(lakehouse)
+    lake, con = _con(lakehouse, context)
     df = build_playlist_analytics(con, _now())
     flow = df["harmonic_flow_score"].dropna()
     bad = df[(df["identified_share"] < 0) | (df["identified_share"] > 1)
@@ -127,7 +128,7 @@ def playlist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseRe
                   "distinct DJs, recency, key compatibility and BPM distance) then tier 'neighbourhood' (two hops away, "
                   "compatible, never played after it). Sorted by from_track_id for fast lookups (songnodes next)."))
 def next_tracks(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-    lake, con = _con(lakehouse)
+    lake, con = _con(lakehouse, context)
     stats = {"rows": 0, "self": 0, "bad_score": 0, "tracks": 0, "neighbourhood": 0, "with_key": 0, "with_bpm": 0}
     rank_problems: list[str] = []
     last = {"track": None, "rank": 0, "tier": "played"}
@@ -174,7 +175,7 @@ _ARTIST_DEPS = [SILVER_KEYS["tracks"], SILVER_KEYS["playlist_tracks"], *ENRICHME
                   "'The', '&'/'and', punctuation), roles, external ids per source, the merge rules and evidence; two "
                   "artists whose names fold alike but whose sources give different ids stay apart."))
 def artists(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-    lake, con = _con(lakehouse)
+    lake, con = _con(lakehouse, context)
     df = build_artists(con, _now())
     yield from _built(lake, GOLD_ARTISTS, [df], lambda: {"one_row_per_artist": _duplicates(df, ["artist_id"])},
                       lambda: {"row_count": len(df),
@@ -188,7 +189,7 @@ def artists(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
                   "One row per canonical artist: tracks, plays, distinct playlists and DJs, collaborators, labels, "
                   "active years."))
 def artist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-    lake, con = _con(lakehouse)
+    lake, con = _con(lakehouse, context)
     df = build_artist_analytics(con, _now(), lake.read(GOLD_ARTISTS))
     yield from _built(lake, GOLD_ARTIST_ANALYTICS, [df],
                       lambda: {"one_row_per_artist": _duplicates(df, ["artist_id"])}, lambda: {"row_count": len(df)})
@@ -200,7 +201,7 @@ def artist_analytics(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
                   "Co-credited artist pairs (primary, featured, remixer credits on one track) with track and play "
                   "counts: the artist collaboration network."))
 def artist_collaborations(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-    lake, con = _con(lakehouse)
+    lake, con = _con(lakehouse, context)
     df = build_artist_collaborations(con, _now(), lake.read(GOLD_ARTISTS))
     problems = _duplicates(df, ["artist_id_a", "artist_id_b"])
     if len(df) and (df["artist_id_a"] >= df["artist_id_b"]).any():

@@ -17,7 +17,7 @@ from ..enrichment.factory import ENRICHMENT_KEYS
 from ..metadata import checked, materialized
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource
-from ..silver.tables import KEYS as SILVER_KEYS
+from ..silver.tables import KEYS as SILVER_KEYS, silver_as_built
 
 ENRICHED_TRACKS = dg.AssetKey(["gold", "enriched_tracks"])
 TRANSITION_GRAPH = dg.AssetKey(["gold", "transition_graph"])
@@ -79,7 +79,7 @@ def check_result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.
 )
 def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     lake = lakehouse.get()
-    con = connect(lake)
+    con = connect(silver_as_built(context, lake))
     edges = con.execute("""
         SELECT t.from_track_id, t.to_track_id, t.weight::BIGINT AS weight, t.first_seen_date, t.last_seen_date,
                fa.artists AS from_artists, fa.title AS from_title, fg.bpm AS from_bpm, fg.camelot AS from_camelot,

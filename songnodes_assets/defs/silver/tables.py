@@ -147,7 +147,7 @@ def _publish(context, lake, partition: str, day, thresholds, previous_entries: i
     # Iceberg: the snapshot each table's commit made, so a reader can pin the four tables of this build together
     snapshots = {name: lake.last_snapshots[SPECS[name].qualified] for name in SPECS
                  if SPECS[name].qualified in getattr(lake, "last_snapshots", {})}
-    snapshot_md = {name: {"iceberg_snapshot_id": snapshots[name]} if name in snapshots else {} for name in SPECS}
+    snapshot_md = {name: {"iceberg_snapshot_id": str(snapshots[name])} if name in snapshots else {} for name in SPECS}
     if day.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
         common["legacy_items"] = dg.MetadataValue.json(day.legacy_counts)
         context.log.info(f"legacy items for {partition}: {day.legacy_counts}")
@@ -196,3 +196,28 @@ def _publish(context, lake, partition: str, day, thresholds, previous_entries: i
 
 def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def silver_as_built(context, lake):
+    """``lake`` reading the silver tables as the newest silver build left them (Iceberg: the snapshot ids that
+    build's materialisations recorded, one consistent set although Iceberg commits each table on its own; a build
+    committing meanwhile is not half-seen). The folder layout, or no recorded build: ``lake`` itself."""
+    if lake.table_format != "iceberg":
+        return lake
+    newest = context.instance.get_latest_materialization_event(KEYS["transitions"])
+    if newest is None or newest.asset_materialization is None:
+        return lake
+    partition = newest.asset_materialization.partition
+    pins = {}
+    for name, key in KEYS.items():
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None), limit=20).records
+        for record in records:
+            md = record.asset_materialization.metadata if record.asset_materialization else {}
+            if record.run_id == newest.run_id and "iceberg_snapshot_id" in md:
+                pins[SPECS[name].qualified] = int(md["iceberg_snapshot_id"].value)
+                break
+    if len(pins) != len(KEYS):  # a build from before the snapshot ids were recorded: the current snapshots
+        return lake
+    context.log.info(f"reading silver as built by run {newest.run_id} ({partition}): snapshots {pins}")
+    return lake.pinned(pins)
