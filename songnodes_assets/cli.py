@@ -103,7 +103,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_lakehouse(flag: str | None, command: str):
+def open_lakehouse(flag: str | None, command: str, table_format: str | None = None):
     """The lakehouse a command reads: --lakehouse, else SONGNODES_LAKEHOUSE_ROOT, else ./.songnodes/lakehouse;
     when that is missing and the package runs from a checkout (editable install) that has a demo lakehouse, that
     one (said on stderr). A path that is missing or not a directory is an error naming it."""
@@ -117,7 +117,7 @@ def open_lakehouse(flag: str | None, command: str):
         print(f"songnodes {command}: no lakehouse in this directory; using the checkout's demo lakehouse {checkout}",
               file=sys.stderr)
         root = str(checkout)
-    lake = open_lake(root)
+    lake = open_lake(root, table_format)
     if lake.table_format == "iceberg":  # the tables are in the catalog; the folder holds only local caches
         return lake
     where = "--lakehouse PATH or SONGNODES_LAKEHOUSE_ROOT"
@@ -188,7 +188,7 @@ def cmd_iceberg_import(args: argparse.Namespace) -> int:
     """Copy the local lakehouse into its Iceberg tables (idempotent), comparing row counts."""
     from .lib.iceberg_tables import IcebergConfig, IcebergConfigError, import_lakehouse, open_catalog
 
-    lake = open_lakehouse(args.root, "iceberg-import")
+    lake = open_lakehouse(args.root, "iceberg-import", table_format="parquet")  # the source is always the folder
     try:
         cfg = IcebergConfig.from_env(lake.root)
     except IcebergConfigError as exc:

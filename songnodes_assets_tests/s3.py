@@ -19,9 +19,12 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def moto_s3():
     """The endpoint URL of a moto S3 server on 127.0.0.1 with an empty bucket ``lakehouse``; clients use AWS_ENV."""
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -216,3 +216,21 @@ def test_a_pinned_lakehouse_reads_the_recorded_snapshots_while_newer_commits_lan
     query = "SELECT count(*) FROM silver.playlist_tracks"
     assert connect(pinned).execute(query).fetchone()[0] == len(before["playlist_tracks"])
     assert connect(lake).execute(query).fetchone()[0] == len(lake.read(SILVER_PLAYLIST_TRACKS, DAY))
+
+
+def test_a_catalog_entry_pointing_outside_the_warehouse_is_refused(tmp_path):
+    """A data file the catalog lists outside the configured warehouse (a tampered or foreign catalog) is never
+    read or handed to DuckDB: the error names the table and the file."""
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY)
+    elsewhere = tmp_path / "elsewhere"
+    foreign = IcebergLakehouse(tmp_path / "lakehouse", it.IcebergConfig(lake.cfg.catalog_uri, str(elsewhere)))
+    with pytest.raises(ContractViolation, match=r"silver.tracks: \d+ data files outside the warehouse"):
+        foreign.files(SILVER_TRACKS)
+    with pytest.raises(ContractViolation, match="outside the warehouse"):
+        connect(foreign)
+    with pytest.raises(ContractViolation, match="outside the warehouse"):
+        foreign.read(SILVER_TRACKS, DAY)
+    with pytest.raises(ContractViolation, match="outside the warehouse"):
+        list(foreign.iter_rows(BRONZE_RAW, DAY))
+    assert lake.files(SILVER_TRACKS)  # the configured warehouse reads as before

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from . import iceberg_tables as it
 from .lakehouse import SILVER_FILE, Lakehouse, Staged
-from .schemas import TableSpec, _pandas_metadata
+from .schemas import ContractViolation, TableSpec, _pandas_metadata
 
 EMPTY_PROPERTY = "songnodes.empty_partitions"
 
@@ -91,7 +91,31 @@ class IcebergLakehouse(Lakehouse):
         if row_filter is not None:
             from pyiceberg.expressions import And
             where = And(where, row_filter)
-        return list(table.scan(row_filter=where, snapshot_id=snapshot).plan_files())
+        return self._checked(spec, table.scan(row_filter=where, snapshot_id=snapshot).plan_files())
+
+    def _checked(self, spec: TableSpec, tasks) -> list:
+        """The planned files, each inside the configured warehouse: a catalog entry pointing elsewhere (a tampered
+        or foreign catalog) is not read, nor handed to DuckDB."""
+        tasks = list(tasks)
+        outside = [t.file.file_path for t in tasks if not self._in_warehouse(t.file.file_path)]
+        if outside:
+            raise ContractViolation(f"{spec.qualified}: {len(outside)} data files outside the warehouse "
+                                    f"{self.cfg.warehouse}, e.g. {outside[0]}: refused")
+        return tasks
+
+    def _arrow_scan(self, spec: TableSpec, scan):
+        """(pyiceberg's reader of ``scan``, its checked file tasks): what ``scan.to_arrow()`` does, with the check."""
+        from pyiceberg.io.pyarrow import ArrowScan
+
+        tasks = self._checked(spec, scan.plan_files())
+        return ArrowScan(scan.table_metadata, scan.io, scan.projection(), scan.row_filter, scan.case_sensitive,
+                         scan.limit), tasks
+
+    def _in_warehouse(self, uri: str) -> bool:
+        base = it._warehouse_uri(self.cfg.warehouse).rstrip("/") + "/"
+        if uri.startswith("file:") and not uri.startswith("file://"):  # file:/p (no authority) as file:///p
+            uri = "file://" + uri[len("file:"):]
+        return uri.startswith(base) and "/../" not in uri
 
     # -- what exists ------------------------------------------------------------------------------------------
     def files(self, spec: TableSpec, partition: str | None = None) -> list[str]:
@@ -140,8 +164,9 @@ class IcebergLakehouse(Lakehouse):
         # in the folder layout's order: by partition, then (append-only tables) by run file, each file's rows as written
         order = [c for c in (None if spec.single_file else it.PARTITION_COLUMN,
                              it.RUN_FILE if spec.layer in it.APPEND_LAYERS else None) if c]
-        got = table.scan(row_filter=where, selected_fields=tuple(dict.fromkeys(wanted + order)),
-                         snapshot_id=snapshot).to_arrow()
+        reader, tasks = self._arrow_scan(spec, table.scan(
+            row_filter=where, selected_fields=tuple(dict.fromkeys(wanted + order)), snapshot_id=snapshot))
+        got = reader.to_table(tasks)
         if order and len(got):
             got = got.sort_by([(c, "ascending") for c in order])  # a stable sort
         return got.select(wanted).cast(schema)
@@ -164,9 +189,9 @@ class IcebergLakehouse(Lakehouse):
         snapshot = self._snapshot_id(spec, table)
         if snapshot is None:
             return
-        reader = table.scan(row_filter=it._partition_filter(partition), selected_fields=tuple(spec.column_names),
-                            snapshot_id=snapshot).to_arrow_batch_reader()
-        for batch in reader:
+        reader, tasks = self._arrow_scan(spec, table.scan(
+            row_filter=it._partition_filter(partition), selected_fields=tuple(spec.column_names), snapshot_id=snapshot))
+        for batch in reader.to_record_batches(tasks):
             for start in range(0, batch.num_rows, batch_size):
                 yield from batch.slice(start, batch_size).to_pylist()
 
@@ -188,7 +213,8 @@ class IcebergLakehouse(Lakehouse):
             tasks = self._tasks(spec)
             if any(t.delete_files for t in tasks):  # merge-on-read deletes: let Iceberg apply them
                 table = self._table(spec)
-                rows = table.scan(snapshot_id=self._snapshot_id(spec, table)).to_arrow()
+                reader, checked = self._arrow_scan(spec, table.scan(snapshot_id=self._snapshot_id(spec, table)))
+                rows = reader.to_table(checked)
                 out[spec.qualified] = rows.select(schema.names).cast(schema)
                 continue
             paths = [_fs_path(t.file.file_path) for t in tasks]
