@@ -18,7 +18,7 @@ from songnodes_assets.lib.lakehouse import Lakehouse
 from songnodes_assets.lib.schemas import (BRONZE_RAW, ENRICHMENT, SILVER_PLAYLIST_TRACKS, SILVER_PLAYLISTS,
                                           SILVER_PROBLEMS, SILVER_TRACKS, SILVER_TRANSITIONS, ContractViolation)
 from songnodes_assets.lib.silver_build import build_silver
-from songnodes_assets.lib.track_index import TrackIndex
+from songnodes_assets.lib.track_index import TrackIndex, usable
 
 from .helpers import bronze_frame, wiki_page
 
@@ -142,6 +142,7 @@ def test_the_track_index_and_the_windowed_bronze_read_work_on_iceberg(tmp_path):
     lake = _iceberg(tmp_path)
     _fill(lake, DAY)
     _fill(lake, DAY2, n_lines=4)
+    assert not lake.root.exists() and usable(lake) and lake.root.is_dir()  # the cache's folder, made on demand
     index = TrackIndex(lake)
     assert index.sync() == [DAY, DAY2]
     assert index.sync() == []  # nothing changed: nothing re-read

@@ -30,6 +30,7 @@ from .schemas import ALL_TABLES, TableSpec
 PARTITION_COLUMN = "scrape_date"
 RUN_FILE = "run_file"  # append-only tables (bronze, ops): the file a row came in, so a retried run replaces only its own rows
 APPEND_LAYERS = ("bronze", "ops")
+TABLE_PROPERTIES = {"commit.manifest-merge.enabled": "true"}
 
 
 class IcebergConfigError(ValueError):
@@ -107,7 +108,8 @@ def ensure_table(catalog, spec: TableSpec):
                 update.union_by_name(iceberg_schema(spec))
             table = catalog.load_table(ident)
         return table
-    table = catalog.create_table(ident, schema=iceberg_schema(spec))
+    # merged manifests: planning a day's read opens a bounded number of manifests, not one per commit ever made
+    table = catalog.create_table(ident, schema=iceberg_schema(spec), properties=TABLE_PROPERTIES)
     if not spec.single_file:
         with table.update_spec() as update:
             update.add_field(PARTITION_COLUMN, IdentityTransform(), PARTITION_COLUMN)

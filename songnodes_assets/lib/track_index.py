@@ -92,5 +92,11 @@ class TrackIndex:
 
 
 def usable(lake: Lakehouse) -> bool:
-    """The index can live here (the lakehouse root exists and is writable)."""
+    """The index can live here (the lakehouse root exists and is writable). With Iceberg tables the root holds
+    only local caches, so it is made when missing."""
+    if lake.table_format == "iceberg":
+        try:
+            lake.root.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False
     return lake.root.is_dir() and os.access(lake.root, os.W_OK)
