@@ -235,3 +235,18 @@ def test_a_catalog_entry_pointing_outside_the_warehouse_is_refused(tmp_path):
     with pytest.raises(ContractViolation, match="outside the warehouse"):
         list(foreign.iter_rows(BRONZE_RAW, DAY))
     assert lake.files(SILVER_TRACKS)  # the configured warehouse reads as before
+
+
+def test_time_travel_never_lands_between_the_two_snapshots_of_an_overwrite(tmp_path):
+    """An overwrite is a delete snapshot and an append snapshot in one commit; ``--as-of`` a time between them
+    reads the partition as it was before that commit, not empty."""
+    from pyiceberg.table.snapshots import Operation
+
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY, n_lines=6)
+    _fill(lake, DAY, n_lines=3)
+    table = lake._table(SILVER_PLAYLIST_TRACKS)
+    delete = [s for s in table.metadata.snapshots if s.summary.operation == Operation.DELETE][-1]
+    rows = it.snapshot_sources(lake.catalog, as_of_ms=delete.timestamp_ms)["silver.playlist_tracks"]
+    assert len(rows) == 3 * 6
+    assert len(it.snapshot_sources(lake.catalog)["silver.playlist_tracks"]) == 3 * 3

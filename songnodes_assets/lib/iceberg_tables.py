@@ -226,6 +226,17 @@ def resolve_as_of(catalog, as_of: str) -> int:
     return int(when.timestamp() * 1000)
 
 
+def _whole_commit(table, snap):
+    """An overwrite commits two snapshots at once (a delete, then the append): a time between them falls in a
+    commit that was not visible yet, so it reads the state before that commit, never the half-done partition."""
+    from pyiceberg.table.snapshots import Operation
+
+    if snap is not None and snap.summary is not None and snap.summary.operation == Operation.DELETE \
+            and "songnodes.partition" in snap.summary.additional_properties:
+        return table.snapshot_by_id(snap.parent_snapshot_id) if snap.parent_snapshot_id is not None else None
+    return snap
+
+
 def snapshot_sources(catalog, as_of_ms: int | None = None) -> dict[str, pa.Table]:
     """Every existing table's rows at its current snapshot, or at the snapshot that was current at
     ``as_of_ms`` (a table created later reads as empty), in the contract's columns (the partition column a
@@ -236,7 +247,7 @@ def snapshot_sources(catalog, as_of_ms: int | None = None) -> dict[str, pa.Table
         if not catalog.table_exists(ident):
             continue
         table = catalog.load_table(ident)
-        snap = table.current_snapshot() if as_of_ms is None else table.snapshot_as_of_timestamp(as_of_ms)
+        snap = table.current_snapshot() if as_of_ms is None else _whole_commit(table, table.snapshot_as_of_timestamp(as_of_ms))
         if snap is None:
             out[spec.qualified] = spec.arrow().empty_table()
             continue
