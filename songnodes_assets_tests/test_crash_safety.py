@@ -1,17 +1,26 @@
 """SIGKILL at any point leaves no partial parquet visible and no corrupt catalog or instance; re-running
-completes and equals an uninterrupted run (bronze, silver and one enrichment source)."""
+completes and equals an uninterrupted run (bronze, silver and one enrichment source).
 
+The module builds the uninterrupted run once (one sample site and one set of fake APIs for all tests): bronze
+and silver, copied aside as they stand, then lastfm on top. A test that starts from "bronze and silver done"
+gets its own copy of that state (Dagster home, lakehouse, cache) instead of fetching and parsing it again. The
+three bronze kills run side by side, each with its own home and its own (slowed) sample site."""
+
+import concurrent.futures
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from songnodes_assets.lib.catalog import connect
 from songnodes_assets.lib.enrich.runner import queries_from_tracks
@@ -47,8 +56,52 @@ def env_for(tmp: Path, site=None, apis=None, name="run") -> dict:
                     "SONGNODES_MIXESDB_START_URLS": f"{site.base_url}/w/Special:RecentChanges"})
     if apis is not None:
         env.update(apis.env())
-        env.update({f"SONGNODES_{s.upper()}_MIN_INTERVAL_S": "0.05" for s in SOURCES})
+        # paced (a kill lands between lookups, ~70 of them), not slowly: 20 ms apart on the local fakes
+        env.update({f"SONGNODES_{s.upper()}_MIN_INTERVAL_S": "0.02" for s in SOURCES})
     return env
+
+
+STATE_KEYS = ("DAGSTER_HOME", "SONGNODES_LAKEHOUSE_ROOT", "SONGNODES_CACHE_DIR")
+
+
+def copy_of(built: dict, tmp: Path, name: str) -> dict:
+    """An environment of its own (env_for ``name``) holding a copy of the built bronze-and-silver state."""
+    env = {**built["silver_done"]}
+    for key in STATE_KEYS:
+        env[key] = env[key].replace(str(built["tmp"] / "silver_done"), str(tmp / name))
+        if Path(built["silver_done"][key]).exists():  # the cache: made by the first API lookup
+            shutil.copytree(built["silver_done"][key], env[key], dirs_exist_ok=True)
+    return env
+
+
+@pytest.fixture(scope="module")
+def services():
+    """The sample site of the uninterrupted run and the fake APIs (their log counts the lookups of each test)."""
+    with SampleSite() as site, FakeApis() as apis:
+        yield site, apis
+
+
+@pytest.fixture(scope="module")
+def built(services, tmp_path_factory):
+    """The uninterrupted run: ``silver_done`` = bronze and silver as they stand after one run (a copy: nothing
+    runs on it), ``ref`` = the same run's home after enrichment/lastfm too."""
+    site, apis = services
+    tmp = tmp_path_factory.mktemp("built")
+    with pytest.MonkeyPatch.context() as mp:  # conftest's isolation (its fixture is per test): no SONGNODES_*
+        for key in list(os.environ):           # of the developer's, every other remote a closed local port
+            if key.startswith("SONGNODES_") and key not in ("SONGNODES_CORPUS", "SONGNODES_HYPOTHESIS_EXAMPLES"):
+                mp.delenv(key)
+        for name in ("MIXESDB", "MUSICBRAINZ", "SPOTIFY", "LASTFM", "DISCOGS", "GETSONGBPM", "ACOUSTICBRAINZ"):
+            mp.setenv(f"SONGNODES_{name}_BASE_URL", "http://127.0.0.1:9")
+        mp.setenv("SONGNODES_SPOTIFY_AUTH_URL", "http://127.0.0.1:9/api/token")
+        ref = env_for(tmp, site, apis, name="ref")
+        silver_done = env_for(tmp, site, apis, name="silver_done")
+    run(ref, f"{BRONZE_KEYS},{SILVER_KEYS}")
+    for key in STATE_KEYS:
+        if Path(ref[key]).exists():
+            shutil.copytree(ref[key], silver_done[key], dirs_exist_ok=True)
+    run(ref, "enrichment/lastfm")
+    return {"tmp": tmp, "ref": ref, "silver_done": silver_done}
 
 
 def run(env, keys, repeat=1, kill_after=None, kill_when=None):
@@ -106,62 +159,67 @@ def silver_frames(env) -> dict:
     return out
 
 
-def test_sigkill_during_bronze_and_silver(tmp_path):
-    with SampleSite(page_delay_s=0.15) as site:
-        ref = env_for(tmp_path, site, name="ref")
-        run(ref, f"{BRONZE_KEYS},{SILVER_KEYS}")
-        for attempt, pages in enumerate([1, 6, 11]):  # killed after the 1st, 6th, 11th of 12 page fetches
-            env = env_for(tmp_path, site, name=f"crash{attempt}")
-            seen = sum("action=raw" in p for p in site.requests)
+def test_sigkill_during_bronze_and_silver(tmp_path, built):
+    ref = built["silver_done"]  # the uninterrupted bronze and silver
+    ref_bronze = Lakehouse(ref["SONGNODES_LAKEHOUSE_ROOT"]).read(BRONZE_RAW, DATE)
+    want = silver_frames(ref)
+    in_process = threading.Lock()  # the checks in this process swap os.environ: one at a time
+
+    def attempt(n: int, pages: int) -> None:
+        # a site of its own (same pages, same 0.15 s a page): the kill counts this attempt's fetches only
+        with SampleSite(page_delay_s=0.15) as site:
+            env = env_for(tmp_path, site, name=f"crash{n}")
             run(env, f"{BRONZE_KEYS},{SILVER_KEYS}",
-                kill_when=lambda: sum("action=raw" in p for p in site.requests) - seen >= pages)
-            assert_consistent(env)
+                kill_when=lambda: sum("action=raw" in p for p in site.requests) >= pages)
+            with in_process:
+                assert_consistent(env)
             run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")  # re-run completes...
+        with in_process:
             assert_consistent(env)
             bronze = Lakehouse(env["SONGNODES_LAKEHOUSE_ROOT"]).read(BRONZE_RAW, DATE)
-            ref_bronze = Lakehouse(ref["SONGNODES_LAKEHOUSE_ROOT"]).read(BRONZE_RAW, DATE)
             assert set(bronze["page_title"]) == set(ref_bronze["page_title"])  # nothing lost
-            got, want = silver_frames(env), silver_frames(ref)
-            for name in want:  # ...and equals the uninterrupted run
-                pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False)
-
-
-def test_sigkill_while_silver_rewrites_its_files(tmp_path):
-    with SampleSite() as site:
-        env = env_for(tmp_path, site, name="s")
-        run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")
-        want = silver_frames(env)
-        for kill_after in (3.0, 3.7, 4.4):  # the child re-materialises silver in a loop; kill it mid-way
-            run(env, SILVER_KEYS, repeat=200, kill_after=kill_after)
-            assert_consistent(env)
             got = silver_frames(env)
-            for name in want:
-                pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False)
+        for name in want:  # ...and equals the uninterrupted run
+            pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False)
+
+    # killed after the 1st, 6th, 11th of 12 page fetches: three attempts side by side, each in its own home
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        for done in [pool.submit(attempt, n, pages) for n, pages in enumerate([1, 6, 11])]:
+            done.result()
 
 
-def test_sigkill_during_enrichment(tmp_path):
-    with SampleSite() as site, FakeApis() as apis:
-        ref = env_for(tmp_path, site, apis, name="eref")
-        run(ref, f"{BRONZE_KEYS},{SILVER_KEYS},enrichment/lastfm")
-        env = env_for(tmp_path, site, apis, name="ecrash")
-        run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")
-        before = len(apis.log["lastfm"])
-        run(env, "enrichment/lastfm", kill_when=lambda: len(apis.log["lastfm"]) - before >= 30)  # of ~70 lookups
-        asked = len(apis.log["lastfm"]) - before
-        assert 30 <= asked < 69
+def test_sigkill_while_silver_rewrites_its_files(tmp_path, built):
+    env = copy_of(built, tmp_path, "s")  # bronze and silver done
+    want = silver_frames(env)
+    for kill_after in (3.0, 3.7, 4.4):  # the child re-materialises silver in a loop; kill it mid-way
+        run(env, SILVER_KEYS, repeat=200, kill_after=kill_after)
         assert_consistent(env)
-        run(env, "enrichment/lastfm")
-        assert_consistent(env)
-        cols = ["track_id", "status", "source_id", "score", "tier", "duration_ms"]
-        got = Lakehouse(env["SONGNODES_LAKEHOUSE_ROOT"]).read(ENRICHMENT["lastfm"], DATE)[cols]
-        want = Lakehouse(ref["SONGNODES_LAKEHOUSE_ROOT"]).read(ENRICHMENT["lastfm"], DATE)[cols]
-        pd.testing.assert_frame_equal(got.sort_values("track_id").reset_index(drop=True),
-                                      want.sort_values("track_id").reset_index(drop=True), check_dtype=False)
-        # what was answered before the kill was cached: the re-run asked only for the rest
-        assert len(apis.log["lastfm"]) - before < asked + len(want)
+        got = silver_frames(env)
+        for name in want:
+            pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False)
 
 
-def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
+def test_sigkill_during_enrichment(tmp_path, services, built):
+    _, apis = services
+    ref = built["ref"]  # bronze, silver and lastfm, uninterrupted
+    env = copy_of(built, tmp_path, "ecrash")  # bronze and silver done, lastfm not yet (its cache empty)
+    before = len(apis.log["lastfm"])
+    run(env, "enrichment/lastfm", kill_when=lambda: len(apis.log["lastfm"]) - before >= 30)  # of ~70 lookups
+    asked = len(apis.log["lastfm"]) - before
+    assert 30 <= asked < 69
+    assert_consistent(env)
+    run(env, "enrichment/lastfm")
+    assert_consistent(env)
+    cols = ["track_id", "status", "source_id", "score", "tier", "duration_ms"]
+    got = Lakehouse(env["SONGNODES_LAKEHOUSE_ROOT"]).read(ENRICHMENT["lastfm"], DATE)[cols]
+    want = Lakehouse(ref["SONGNODES_LAKEHOUSE_ROOT"]).read(ENRICHMENT["lastfm"], DATE)[cols]
+    pd.testing.assert_frame_equal(got.sort_values("track_id").reset_index(drop=True),
+                                  want.sort_values("track_id").reset_index(drop=True), check_dtype=False)
+    # what was answered before the kill was cached: the re-run asked only for the rest
+    assert len(apis.log["lastfm"]) - before < asked + len(want)
+
+
+def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path, services, built):
     """Production instance (deploy/postgres/dagster.yaml on the real PostgreSQL): a SIGKILLed run stays STARTED and
     holds its pool slot; the daemon's run monitoring, through the launcher's run worker health check (the
     production max_runtime of 6 h is kept), fails it within a poll interval and frees the slot, so the re-run
@@ -170,13 +228,15 @@ def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
 
     from .pg import pg_environment, temporary_database
 
-    with temporary_database("songnodes_crash") as db, SampleSite() as site, FakeApis() as apis:
-        env = {**env_for(tmp_path, site, apis, name="pg"), **pg_environment(db)}
+    _, apis = services
+    with temporary_database("songnodes_crash") as db:
+        env = {**copy_of(built, tmp_path, "pg"), **pg_environment(db)}  # the lakehouse: bronze and silver done
+        shutil.rmtree(env["DAGSTER_HOME"])  # the instance: PostgreSQL's, fresh
+        Path(env["DAGSTER_HOME"]).mkdir()
         config = yaml.safe_load((REPO / "deploy" / "postgres" / "dagster.yaml").read_text())
         assert config["run_monitoring"]["max_runtime_seconds"] == 21600
         config["run_monitoring"].update(poll_interval_seconds=2, free_slots_after_run_end_seconds=1)
         (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(yaml.safe_dump(config))
-        run(env, f"{BRONZE_KEYS},{SILVER_KEYS}")
         before = len(apis.log["lastfm"])
         run(env, "enrichment/lastfm", kill_when=lambda: len(apis.log["lastfm"]) - before >= 30)
         assert_consistent(env)
@@ -200,7 +260,7 @@ def test_sigkill_on_the_postgres_instance_and_run_monitoring(tmp_path):
                     claimed = instance.event_log_storage.get_concurrency_info("api_lastfm").claimed_slots
                 if status == dg.DagsterRunStatus.FAILURE and not claimed:
                     break
-                time.sleep(1)
+                time.sleep(0.5)
         finally:
             daemon.terminate()
             daemon.wait(60)
