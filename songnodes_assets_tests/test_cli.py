@@ -17,6 +17,17 @@ def songnodes(*args, stdin: bytes | None = None, env=None, cwd=None):
                           env={**os.environ, **(env or {})}, cwd=cwd or REPO)
 
 
+def songnodes_at_once(calls: list[tuple], env=None, cwd=None) -> list[subprocess.CompletedProcess]:
+    """``songnodes(*args)`` for each args of ``calls``, the processes started together (independent commands)."""
+    procs = [subprocess.Popen([*SONGNODES, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, **(env or {})}, cwd=cwd or REPO) for args in calls]
+    results = []
+    for args, proc in zip(calls, procs):
+        out, err = proc.communicate(timeout=120)
+        results.append(subprocess.CompletedProcess([*SONGNODES, *args], proc.returncode, out, err))
+    return results
+
+
 def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "songnodes"
     assert exe.exists()
@@ -80,14 +91,16 @@ def test_sql_on_a_missing_lakehouse_is_a_clear_error(tmp_path):
 def test_sql_on_an_empty_lakehouse_and_read_only(tmp_path):
     (tmp_path / "lake").mkdir()
     env = {"SONGNODES_LAKEHOUSE_ROOT": str(tmp_path / "lake")}
-    res = songnodes("sql", "SELECT count(*) AS n FROM silver.playlists", "--format", "json", env=env)
+    bads = ("COPY (SELECT 1) TO '/tmp/x.csv'", "CREATE TABLE t AS SELECT 1", "SELECT 1; DROP VIEW silver.tracks",
+            "ATTACH '/tmp/evil.db'")
+    res, *refused, missing = songnodes_at_once(  # each its own process, all started together
+        [("sql", "SELECT count(*) AS n FROM silver.playlists", "--format", "json"), *(("sql", bad) for bad in bads),
+         ("sql", "SELECT * FROM no_such_table")], env=env)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout) == {"n": 0} and "holds no parquet files yet" in res.stderr.decode()
-    for bad in ("COPY (SELECT 1) TO '/tmp/x.csv'", "CREATE TABLE t AS SELECT 1", "SELECT 1; DROP VIEW silver.tracks",
-                "ATTACH '/tmp/evil.db'"):
-        res = songnodes("sql", bad, env=env)
+    for bad, res in zip(bads, refused, strict=True):
         assert res.returncode == 2 and b"Traceback" not in res.stderr, bad
-    res = songnodes("sql", "SELECT * FROM no_such_table", env=env)
+    res = missing
     assert res.returncode == 2 and "query failed" in res.stderr.decode()
 
 
@@ -293,8 +306,35 @@ def test_parse_a_value_json_cannot_hold_is_a_clear_error_and_text_stdout_works(t
     assert "songnodes parse: error: line 3: the entry holds a value JSON cannot write" in err, err
 
 
-@pytest.mark.parametrize("date", ["2024-13-01", "2999-01-01", " 2024-05-01", "2023-12-31", "2024-5-1", "today"])
-def test_demo_refuses_a_date_that_is_not_a_partition_before_fetching(tmp_path, date):
-    res = songnodes("demo", "--home", str(tmp_path / "home"), "--date", date, env={"DAGSTER_HOME": ""}, cwd=tmp_path)
+BAD_DATES = ["2024-13-01", "2999-01-01", " 2024-05-01", "2023-12-31", "2024-5-1", "today"]
+
+
+@pytest.fixture(scope="module")
+def refused_demos(tmp_path_factory):
+    """``songnodes demo --date D`` for every bad date, each in a folder of its own, the processes started together:
+    date -> (result, folder)."""
+    folders = [tmp_path_factory.mktemp("demo_date") for _ in BAD_DATES]
+
+    def env(folder):  # what conftest's per-test isolation would give (it does not apply to a module fixture)
+        keep = ("SONGNODES_CORPUS", "SONGNODES_HYPOTHESIS_EXAMPLES")
+        out = {k: v for k, v in os.environ.items() if not k.startswith("SONGNODES_") or k in keep}
+        out |= {f"SONGNODES_{name}_BASE_URL": "http://127.0.0.1:9" for name in
+                ("MIXESDB", "MUSICBRAINZ", "SPOTIFY", "LASTFM", "DISCOGS", "GETSONGBPM", "ACOUSTICBRAINZ")}
+        return out | {"SONGNODES_SPOTIFY_AUTH_URL": "http://127.0.0.1:9/api/token",
+                      "SONGNODES_CACHE_DIR": str(folder / "api_cache"), "DAGSTER_HOME": ""}
+
+    procs = [subprocess.Popen([*SONGNODES, "demo", "--home", str(folder / "home"), "--date", date],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=folder, env=env(folder))
+             for date, folder in zip(BAD_DATES, folders)]
+    out = {}
+    for date, folder, proc in zip(BAD_DATES, folders, procs):
+        stdout, stderr = proc.communicate(timeout=120)
+        out[date] = (subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), folder)
+    return out
+
+
+@pytest.mark.parametrize("date", BAD_DATES)
+def test_demo_refuses_a_date_that_is_not_a_partition_before_fetching(refused_demos, date):
+    res, folder = refused_demos[date]
     assert res.returncode == 1 and "not a scrape date partition" in res.stderr.decode(), res
-    assert not (tmp_path / "home" / "lakehouse").exists()  # nothing fetched, nothing written
+    assert not (folder / "home" / "lakehouse").exists()  # nothing fetched, nothing written
