@@ -56,16 +56,33 @@ def _free_port() -> int:
 
 def test_demo_runs_belong_to_the_code_location_in_the_webserver(tmp_path):
     home = tmp_path / "demo"
-    demo = subprocess.run([str(BIN / "songnodes"), "demo", "--home", str(home), "--date", DATE], cwd=REPO,
-                          env=_env(**UNPACED), capture_output=True, text=True, timeout=180)
-    assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "silver.playlists               12" in demo.stdout
+    demo_stderr = (tmp_path / "demo.stderr").open("w+")
+    demo = subprocess.Popen([str(BIN / "songnodes"), "demo", "--home", str(home), "--date", DATE], cwd=REPO,
+                            env=_env(**UNPACED, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE, stderr=demo_stderr,
+                            text=True)
+    # The webserver starts once the demo has its instance and marker and has loaded the code location (the line
+    # "code location: ..."; the runs follow): its start-up overlaps the demo's runs. Every query below that
+    # looks at runs is made after the demo has finished.
+    printed = []
+    for line in demo.stdout:
+        printed.append(line)
+        if line.startswith("code location:"):
+            break
+    else:
+        demo.wait(60)
+        demo_stderr.seek(0)
+        raise AssertionError(f"the demo ended before loading its code location: {demo_stderr.read()[-3000:]}")
 
     port = _free_port()
     proc = subprocess.Popen([str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
                              "-p", str(port)], cwd=REPO, env=_env(DAGSTER_HOME=str(home / "dagster_home")),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
+        rest, _ = demo.communicate(timeout=180)
+        demo_stderr.seek(0)
+        assert demo.returncode == 0, demo_stderr.read()[-3000:]
+        assert "silver.playlists               12" in "".join(printed) + rest
+
         repos, deadline = [], time.time() + 90
         while not repos and time.time() < deadline:
             assert proc.poll() is None, "dagster-webserver exited"
@@ -125,3 +142,7 @@ def test_demo_runs_belong_to_the_code_location_in_the_webserver(tmp_path):
         assert "**CRITICAL**" in entries["open"] and "failed" in entries["open"], entries
     finally:
         stop_group(proc)
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        demo_stderr.close()
