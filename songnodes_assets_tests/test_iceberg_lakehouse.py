@@ -220,21 +220,77 @@ def test_a_pinned_lakehouse_reads_the_recorded_snapshots_while_newer_commits_lan
 
 
 def test_a_catalog_entry_pointing_outside_the_warehouse_is_refused(tmp_path):
-    """A data file the catalog lists outside the configured warehouse (a tampered or foreign catalog) is never
-    read or handed to DuckDB: the error names the table and the file."""
+    """A tampered or foreign catalog: a table located elsewhere, a data file registered from outside the warehouse,
+    or a property re-pointing the table's IO is never read, written or handed to DuckDB; the error names it."""
+    import pyarrow.parquet as pq
+
     lake = _iceberg(tmp_path)
     _fill(lake, DAY)
-    elsewhere = tmp_path / "elsewhere"
-    foreign = IcebergLakehouse(tmp_path / "lakehouse", it.IcebergConfig(lake.cfg.catalog_uri, str(elsewhere)))
-    with pytest.raises(ContractViolation, match=r"silver.tracks: \d+ data files outside the warehouse"):
+    foreign = IcebergLakehouse(tmp_path / "lakehouse", it.IcebergConfig(lake.cfg.catalog_uri, str(tmp_path / "x")))
+    with pytest.raises(ContractViolation, match=r"silver.tracks: its location .* is outside the warehouse"):
         foreign.files(SILVER_TRACKS)
     with pytest.raises(ContractViolation, match="outside the warehouse"):
         connect(foreign)
-    with pytest.raises(ContractViolation, match="outside the warehouse"):
-        foreign.read(SILVER_TRACKS, DAY)
-    with pytest.raises(ContractViolation, match="outside the warehouse"):
-        list(foreign.iter_rows(BRONZE_RAW, DAY))
-    assert lake.files(SILVER_TRACKS)  # the configured warehouse reads as before
+    # a data file added from outside the warehouse
+    outside = tmp_path / "outside.parquet"
+    rows = it.read_partition(lake._table(SILVER_TRACKS), SILVER_TRACKS, DAY)
+    pq.write_table(rows.replace_schema_metadata(None), outside)
+    lake._table(SILVER_TRACKS).add_files([str(outside)])
+    for read in (lambda: lake.files(SILVER_TRACKS), lambda: lake.read(SILVER_TRACKS, DAY), lambda: connect(lake),
+                 lambda: it.snapshot_sources(lake.catalog)):
+        with pytest.raises(ContractViolation, match=r"silver.tracks: 1 data files outside the warehouse .*outside"):
+            read()
+    # a property that would send the table's bytes to another endpoint
+    table = lake._table(BRONZE_RAW)
+    with table.transaction() as tx:
+        tx.set_properties({"s3.endpoint": "http://127.0.0.1:9"})
+    with pytest.raises(ContractViolation, match=r"bronze.raw_scrape_data: table properties \['s3.endpoint'\]"):
+        lake.write(BRONZE_RAW, _bronze(DAY2), DAY2, file_name="run-z.parquet")
+    assert len(lake.read(SILVER_PLAYLISTS, DAY)) == 3  # other tables read as before
+
+
+def test_a_warehouse_folder_with_spaces_and_accents_is_used_as_named(tmp_path):
+    root = tmp_path / "a folder" / "é x"
+    lake = IcebergLakehouse(root / "lakehouse", it.IcebergConfig.from_env(root / "lakehouse"))
+    _fill(lake, DAY)
+    assert len(list((root / "iceberg" / "warehouse").rglob("*.parquet"))) == 5  # bronze + 4 non-empty silver
+    assert not [p for p in tmp_path.rglob("*") if "%20" in p.name or "%C3" in p.name]
+    assert len(lake.read(SILVER_PLAYLISTS, DAY)) == 3 and connect(lake).execute(
+        "SELECT count(*) FROM silver.playlists_by_partition").fetchone()[0] == 3
+
+
+def test_a_column_added_to_the_contract_reads_as_nulls_before_the_table_has_it(tmp_path, monkeypatch):
+    from songnodes_assets.lib import schemas
+
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY)
+    grown = schemas.TableSpec(SILVER_PLAYLISTS.layer, SILVER_PLAYLISTS.name,
+                              (*SILVER_PLAYLISTS.columns, schemas.Col("mix_genre", "str")))
+    got = lake.read(grown, DAY)
+    assert list(got.columns) == grown.column_names and got["mix_genre"].isna().all() and len(got) == 3
+    assert len(list(lake.iter_rows(BRONZE_RAW, DAY, batch_size=1))) == 3
+
+
+def test_concurrent_empty_partitions_are_all_kept(tmp_path):
+    """Two writers commit empty partitions of one table at once (the loser's commit is retried): both dates stay."""
+    spec = ENRICHMENT["lastfm"]
+    _iceberg(tmp_path).write(spec, spec.conform([]), "2024-01-01")  # the table exists
+    days = [f"2024-02-{d:02d}" for d in range(1, 7)]
+    errors = []
+
+    def write(day):
+        try:
+            _iceberg(tmp_path).write(spec, spec.conform([]), day)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(d,)) for d in days]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert _iceberg(tmp_path).partitions(spec) == ["2024-01-01", *days]
 
 
 def test_time_travel_never_lands_between_the_two_snapshots_of_an_overwrite(tmp_path):

@@ -33,7 +33,7 @@ from . import iceberg_tables as it
 from .lakehouse import SILVER_FILE, Lakehouse, Staged
 from .schemas import ContractViolation, TableSpec, _pandas_metadata
 
-EMPTY_PROPERTY = "songnodes.empty_partitions"
+EMPTY_PREFIX = "songnodes.empty."  # one table property per empty partition: songnodes.empty.<date> = "1"
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,15 @@ class IcebergLakehouse(Lakehouse):
         return self.cfg.where
 
     def _table(self, spec: TableSpec, create: bool = False):
+        """The table (guarded: inside the warehouse, no property re-pointing its IO), or None when never written."""
         ident = (spec.layer, spec.name)
         if create:
-            return it.ensure_table(self.catalog, spec)
-        return self.catalog.load_table(ident) if self.catalog.table_exists(ident) else None
+            table = it.ensure_table(self.catalog, spec)
+        elif self.catalog.table_exists(ident):
+            table = self.catalog.load_table(ident)
+        else:
+            return None
+        return it.guard_table(table, it._warehouse_uri(self.cfg.warehouse), spec.qualified)
 
     def _tasks(self, spec: TableSpec, partition: str | None = None, row_filter=None) -> list:
         table = self._table(spec)
@@ -97,7 +102,7 @@ class IcebergLakehouse(Lakehouse):
         """The planned files, each inside the configured warehouse: a catalog entry pointing elsewhere (a tampered
         or foreign catalog) is not read, nor handed to DuckDB."""
         tasks = list(tasks)
-        outside = [t.file.file_path for t in tasks if not self._in_warehouse(t.file.file_path)]
+        outside = [f.file_path for t in tasks for f in (t.file, *t.delete_files) if not self._in_warehouse(f.file_path)]
         if outside:
             raise ContractViolation(f"{spec.qualified}: {len(outside)} data files outside the warehouse "
                                     f"{self.cfg.warehouse}, e.g. {outside[0]}: refused")
@@ -112,10 +117,7 @@ class IcebergLakehouse(Lakehouse):
                          scan.limit), tasks
 
     def _in_warehouse(self, uri: str) -> bool:
-        base = it._warehouse_uri(self.cfg.warehouse).rstrip("/") + "/"
-        if uri.startswith("file:") and not uri.startswith("file://"):  # file:/p (no authority) as file:///p
-            uri = "file://" + uri[len("file:"):]
-        return uri.startswith(base) and "/../" not in uri
+        return it.within(uri, it._warehouse_uri(self.cfg.warehouse).rstrip("/") + "/")
 
     # -- what exists ------------------------------------------------------------------------------------------
     def files(self, spec: TableSpec, partition: str | None = None) -> list[str]:
@@ -128,8 +130,8 @@ class IcebergLakehouse(Lakehouse):
 
     def _empty(self, spec: TableSpec) -> set[str]:
         table = self._table(spec)
-        raw = table.properties.get(EMPTY_PROPERTY, "") if table is not None else ""
-        return {p for p in raw.split(",") if p}
+        props = table.properties if table is not None else {}
+        return {k[len(EMPTY_PREFIX):] for k in props if k.startswith(EMPTY_PREFIX)}
 
     def partitions(self, spec: TableSpec) -> list[str]:
         table = self._table(spec)
@@ -164,11 +166,16 @@ class IcebergLakehouse(Lakehouse):
         # in the folder layout's order: by partition, then (append-only tables) by run file, each file's rows as written
         order = [c for c in (None if spec.single_file else it.PARTITION_COLUMN,
                              it.RUN_FILE if spec.layer in it.APPEND_LAYERS else None) if c]
+        stored = {f.name for f in table.schema().fields}  # a nullable column the contract added later: nulls
         reader, tasks = self._arrow_scan(spec, table.scan(
-            row_filter=where, selected_fields=tuple(dict.fromkeys(wanted + order)), snapshot_id=snapshot))
+            row_filter=where, selected_fields=tuple(c for c in dict.fromkeys(wanted + order) if c in stored),
+            snapshot_id=snapshot))
         got = reader.to_table(tasks)
         if order and len(got):
             got = got.sort_by([(c, "ascending") for c in order])  # a stable sort
+        for name in wanted:
+            if name not in got.schema.names:
+                got = got.append_column(schema.field(name), pa.nulls(len(got), schema.field(name).type))
         return got.select(wanted).cast(schema)
 
     def read(self, spec: TableSpec, partition: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
@@ -189,11 +196,17 @@ class IcebergLakehouse(Lakehouse):
         snapshot = self._snapshot_id(spec, table)
         if snapshot is None:
             return
-        reader, tasks = self._arrow_scan(spec, table.scan(
-            row_filter=it._partition_filter(partition), selected_fields=tuple(spec.column_names), snapshot_id=snapshot))
-        for batch in reader.to_record_batches(tasks):
-            for start in range(0, batch.num_rows, batch_size):
-                yield from batch.slice(start, batch_size).to_pylist()
+        tasks = self._tasks(spec, partition)
+        if any(t.delete_files for t in tasks):  # deletes to apply: through Iceberg's reader
+            yield from self.read(spec, partition).to_dict("records")
+            return
+        # the data files themselves, a few rows at a time (a day of page bodies never sits in memory at once)
+        schema = self._dataset_schema(spec)
+        for task in sorted(tasks, key=lambda t: t.file.file_path):
+            data = pads.dataset([_fs_path(task.file.file_path)], schema=schema, format="parquet",
+                                filesystem=self._filesystem())
+            for batch in data.to_batches(columns=spec.column_names, batch_size=batch_size):
+                yield from batch.to_pylist()
 
     def file_columns(self, spec: TableSpec, partition: str) -> dict[str, list[str]]:
         table = self._table(spec)
@@ -208,8 +221,7 @@ class IcebergLakehouse(Lakehouse):
         out = {}
         fs = self._filesystem()
         for spec in specs:
-            schema = it.iceberg_schema(spec)
-            schema = schema.remove(schema.get_field_index(it.RUN_FILE)) if it.RUN_FILE in schema.names else schema
+            schema = self._dataset_schema(spec)
             tasks = self._tasks(spec)
             if any(t.delete_files for t in tasks):  # merge-on-read deletes: let Iceberg apply them
                 table = self._table(spec)
@@ -219,6 +231,30 @@ class IcebergLakehouse(Lakehouse):
                 continue
             paths = [_fs_path(t.file.file_path) for t in tasks]
             out[spec.qualified] = pads.dataset(paths, schema=schema, format="parquet", filesystem=fs)
+        return out
+
+    @staticmethod
+    def _dataset_schema(spec: TableSpec) -> pa.Schema:
+        schema = it.iceberg_schema(spec)
+        return schema.remove(schema.get_field_index(it.RUN_FILE)) if it.RUN_FILE in schema.names else schema
+
+    def snapshot_tables(self, as_of_ms: int | None = None) -> dict[str, pa.Table]:
+        """Every existing table's rows (contract columns) at its current snapshot, or at the one current at
+        ``as_of_ms`` (a table created later reads as empty): ``songnodes sql --iceberg / --as-of``."""
+        from .schemas import ALL_TABLES
+
+        out = {}
+        for spec in ALL_TABLES.values():
+            table = self._table(spec)
+            if table is None:
+                continue
+            snap = table.current_snapshot() if as_of_ms is None else \
+                it._whole_commit(table, table.snapshot_as_of_timestamp(as_of_ms))
+            if snap is None:
+                out[spec.qualified] = spec.arrow().empty_table()
+                continue
+            out[spec.qualified] = self.pinned({spec.qualified: snap.snapshot_id})._scan(spec, None) \
+                .replace_schema_metadata(None)
         return out
 
     def _filesystem(self):
@@ -281,20 +317,21 @@ class IcebergLakehouse(Lakehouse):
             rows = rows.append_column(it.RUN_FILE, pa.array([file_name] * len(rows), pa.string()))
             where = And(where, EqualTo(it.RUN_FILE, file_name))
         rows = rows.select(target.names).cast(target).replace_schema_metadata(None)
-        empty = self._empty(spec)
-        if partition is not None and spec.layer not in it.APPEND_LAYERS:
-            new_empty = (empty | {partition}) if not len(rows) else (empty - {partition})
-        else:
-            new_empty = empty
+        # the empty marker is a key of its own per date: a commit retried after a concurrent one replays only its
+        # own key, never a stale list of other dates
+        marker = f"{EMPTY_PREFIX}{partition}"
         props = {"songnodes.partition": partition or "", "songnodes.table": spec.qualified}
         with warnings.catch_warnings():  # "Delete operation did not match any records": a partition's first write
             warnings.filterwarnings("ignore", message="Delete operation did not match")
-            with table.transaction() as tx:
-                tx.overwrite(rows, overwrite_filter=where, snapshot_properties=props)
-                if new_empty != empty:
-                    tx.set_properties({EMPTY_PROPERTY: ",".join(sorted(new_empty))})
-        table = self._table(spec)
-        snapshot = table.current_snapshot().snapshot_id
+            tx = table.transaction()
+            tx.overwrite(rows, overwrite_filter=where, snapshot_properties=props)
+            if partition is not None and spec.layer not in it.APPEND_LAYERS:
+                if not len(rows):
+                    tx.set_properties({marker: "1"})
+                elif marker in table.properties:
+                    tx.remove_properties(marker)
+            committed = tx.commit_transaction()  # the table as this commit left it (not reloaded: another
+        snapshot = committed.current_snapshot().snapshot_id  # writer's later commit is not taken for ours)
         self.last_snapshots[spec.qualified] = snapshot
         return snapshot
 

@@ -18,7 +18,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +31,34 @@ PARTITION_COLUMN = "scrape_date"
 RUN_FILE = "run_file"  # append-only tables (bronze, ops): the file a row came in, so a retried run replaces only its own rows
 APPEND_LAYERS = ("bronze", "ops")
 TABLE_PROPERTIES = {"commit.manifest-merge.enabled": "true"}
+# Table properties pyiceberg lets override where it reads or writes, or with which credentials: a table carrying
+# one (a tampered or foreign catalog) is refused, so only the configured warehouse and settings are ever used.
+UNSAFE_PROPERTY_PREFIXES = ("s3.", "gcs.", "adls.", "oss.", "hf.", "client.", "py-io-impl", "write.data.path",
+                            "write.metadata.path", "write.object-storage", "write.py-location-provider",
+                            "write.location-provider")
+
+
+def guard_table(table, warehouse_uri: str, qualified: str):
+    """``table`` when its metadata and location are inside the warehouse and no property re-points its IO;
+    else ContractViolation naming what is wrong (nothing of it is read or written)."""
+    from .schemas import ContractViolation
+
+    base = warehouse_uri.rstrip("/") + "/"
+    for what, where in (("location", table.location()), ("metadata", table.metadata_location)):
+        if not within(where, base):
+            raise ContractViolation(f"{qualified}: its {what} {where} is outside the warehouse {warehouse_uri}: refused")
+    unsafe = sorted(k for k in table.properties if k.lower().startswith(UNSAFE_PROPERTY_PREFIXES))
+    if unsafe:
+        raise ContractViolation(f"{qualified}: table properties {unsafe} would re-point its storage or credentials: "
+                                "refused (set them on the catalog's settings, not on a table)")
+    return table
+
+
+def within(uri: str, base: str) -> bool:
+    """``uri`` names something under ``base`` (both URIs; no ``..`` segment, no encoded escape)."""
+    if uri.startswith("file:") and not uri.startswith("file://"):  # file:/p (no authority) as file:///p
+        uri = "file://" + uri[len("file:"):]
+    return uri.startswith(base) and "/../" not in uri and not uri.endswith("/..") and "%2e" not in uri.lower()
 
 
 class IcebergConfigError(ValueError):
@@ -50,13 +78,19 @@ class IcebergConfig:
         base = Path(lakehouse_root).expanduser().resolve().parent / "iceberg"
         uri = env_str("SONGNODES_ICEBERG_CATALOG", f"sqlite:///{base / 'catalog.db'}")
         warehouse = env_str("SONGNODES_ICEBERG_WAREHOUSE", str(base / "warehouse"))
-        if urlsplit(uri).password:
+        parts = urlsplit(uri)
+        if parts.password or any(k.strip().lower() in ("password", "passwd") for k, _ in parse_qsl(parts.query)):
             raise IcebergConfigError("SONGNODES_ICEBERG_CATALOG holds a password: leave it out of the URL and use "
                                      "PGPASSWORD or ~/.pgpass (a password in a setting ends up in logs)")
+        endpoint = env_str("SONGNODES_S3_ENDPOINT", "") or None
+        if endpoint is not None:
+            ep = urlsplit(endpoint)
+            if ep.scheme not in ("http", "https") or not ep.hostname or ep.username or ep.password:
+                raise IcebergConfigError(f"SONGNODES_S3_ENDPOINT={endpoint!r}: an http(s)://host[:port] URL without "
+                                         "credentials (those come from the AWS variables)")
         if "://" in warehouse and not warehouse.startswith(("s3://", "file://")):
             raise IcebergConfigError(f"SONGNODES_ICEBERG_WAREHOUSE={warehouse!r}: a folder or an s3:// URI")
-        return cls(uri, warehouse, env_str("SONGNODES_S3_ENDPOINT", "") or None,
-                   env_str("SONGNODES_S3_REGION", env_str("AWS_REGION", "")) or None)
+        return cls(uri, warehouse, endpoint, env_str("SONGNODES_S3_REGION", env_str("AWS_REGION", "")) or None)
 
     @property
     def where(self) -> str:
@@ -80,7 +114,9 @@ def open_catalog(cfg: IcebergConfig):
 
 
 def _warehouse_uri(warehouse: str) -> str:
-    return warehouse if "://" in warehouse else Path(warehouse).resolve().as_uri()
+    """The warehouse as the URI pyiceberg writes under: ``file://`` + the absolute path *unencoded* (pyiceberg
+    does not percent-decode, so ``Path.as_uri()`` would put a folder with a space somewhere else)."""
+    return warehouse if "://" in warehouse else "file://" + Path(warehouse).resolve().as_posix()
 
 
 def iceberg_schema(spec: TableSpec) -> pa.Schema:
@@ -92,6 +128,11 @@ def iceberg_schema(spec: TableSpec) -> pa.Schema:
     if spec.layer in APPEND_LAYERS:
         schema = schema.append(pa.field(RUN_FILE, pa.string(), nullable=True))
     return schema
+
+
+def row_group_properties(spec: TableSpec) -> dict:
+    """The contract's row-group size (bronze: a few page bodies per group, so readers stream them)."""
+    return {"write.parquet.row-group-limit": str(spec.row_group_rows)} if spec.row_group_rows else {}
 
 
 def ensure_table(catalog, spec: TableSpec):
@@ -109,7 +150,8 @@ def ensure_table(catalog, spec: TableSpec):
             table = catalog.load_table(ident)
         return table
     # merged manifests: planning a day's read opens a bounded number of manifests, not one per commit ever made
-    table = catalog.create_table(ident, schema=iceberg_schema(spec), properties=TABLE_PROPERTIES)
+    table = catalog.create_table(ident, schema=iceberg_schema(spec),
+                                 properties={**TABLE_PROPERTIES, **row_group_properties(spec)})
     if not spec.single_file:
         with table.update_spec() as update:
             update.add_field(PARTITION_COLUMN, IdentityTransform(), PARTITION_COLUMN)
@@ -239,18 +281,11 @@ def _whole_commit(table, snap):
 
 def snapshot_sources(catalog, as_of_ms: int | None = None) -> dict[str, pa.Table]:
     """Every existing table's rows at its current snapshot, or at the snapshot that was current at
-    ``as_of_ms`` (a table created later reads as empty), in the contract's columns (the partition column a
-    table only has in Iceberg is dropped)."""
-    out = {}
-    for spec in ALL_TABLES.values():
-        ident = (spec.layer, spec.name)
-        if not catalog.table_exists(ident):
-            continue
-        table = catalog.load_table(ident)
-        snap = table.current_snapshot() if as_of_ms is None else _whole_commit(table, table.snapshot_as_of_timestamp(as_of_ms))
-        if snap is None:
-            out[spec.qualified] = spec.arrow().empty_table()
-            continue
-        rows = table.scan(snapshot_id=snap.snapshot_id).to_arrow()
-        out[spec.qualified] = rows.select(spec.column_names).cast(spec.arrow())
-    return out
+    ``as_of_ms`` (a table created later reads as empty), in the contract's columns (the columns a table only
+    has in Iceberg are dropped). Guarded and checked as every Iceberg read (``IcebergLakehouse``)."""
+    from .iceberg_lakehouse import IcebergLakehouse
+
+    warehouse = catalog.properties["warehouse"]
+    lake = IcebergLakehouse(Path("."), IcebergConfig(catalog.properties.get("uri", ""), warehouse))
+    lake._catalog = catalog
+    return lake.snapshot_tables(as_of_ms)
