@@ -306,3 +306,34 @@ def test_time_travel_never_lands_between_the_two_snapshots_of_an_overwrite(tmp_p
     rows = it.snapshot_sources(lake.catalog, as_of_ms=delete.timestamp_ms)["silver.playlist_tracks"]
     assert len(rows) == 3 * 6
     assert len(it.snapshot_sources(lake.catalog)["silver.playlist_tracks"]) == 3 * 3
+
+
+@pytest.mark.parametrize("catalog", ["sqlite", "postgresql"])
+def test_one_builds_commits_at_a_time(tmp_path, catalog, monkeypatch):
+    """``commit_lock``: a second holder (another lakehouse object, as another process or host has) waits until the
+    first lets go, on the SQLite catalog's file lock and on PostgreSQL's advisory lock."""
+    import contextlib
+
+    from .pg import PG, temporary_database
+
+    with (temporary_database("songnodes_lock") if catalog == "postgresql" else contextlib.nullcontext()) as db:
+        if db:
+            monkeypatch.setenv("PGPASSWORD", PG["password"])
+            uri = f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{db}"
+            make = lambda: IcebergLakehouse(tmp_path / "l", it.IcebergConfig(uri, str(tmp_path / "wh")))  # noqa: E731
+        else:
+            make = lambda: _iceberg(tmp_path)  # noqa: E731
+        first, second, got = make(), make(), threading.Event()
+
+        def take():
+            with second.commit_lock():
+                got.set()
+
+        with first.commit_lock():
+            thread = threading.Thread(target=take)
+            thread.start()
+            assert not got.wait(0.5)  # held: the second waits
+        assert got.wait(10)  # released: the second gets it
+        thread.join(10)
+        first.catalog.engine.dispose()
+        second.catalog.engine.dispose()

@@ -15,6 +15,7 @@ The root folder keeps only what is local by nature: the track-sightings cache (`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 import warnings
@@ -33,6 +34,7 @@ from . import iceberg_tables as it
 from .lakehouse import SILVER_FILE, Lakehouse, Staged
 from .schemas import ContractViolation, TableSpec, _pandas_metadata
 
+COMMIT_LOCK_KEY = 0x536F6E674E6F  # "SongNo": the advisory lock key of one build's commits
 EMPTY_PREFIX = "songnodes.empty."  # one table property per empty partition: songnodes.empty.<date> = "1"
 
 
@@ -60,6 +62,11 @@ class IcebergLakehouse(Lakehouse):
         other._catalog, other.pins = self._catalog, {**self.pins, **{k: int(v) for k, v in pins.items()}}
         return other
 
+    def commit_times(self, spec: TableSpec) -> dict[int, int]:
+        """Snapshot id -> its commit time (epoch ms) for the table's snapshots."""
+        table = self._table(spec)
+        return {s.snapshot_id: s.timestamp_ms for s in table.metadata.snapshots} if table is not None else {}
+
     def _snapshot_id(self, spec: TableSpec, table) -> int | None:
         """The snapshot reads of ``spec`` use: its pin, else the current one (None: nothing committed yet)."""
         if spec.qualified in self.pins:
@@ -75,6 +82,35 @@ class IcebergLakehouse(Lakehouse):
 
     def describe(self) -> str:
         return self.cfg.where
+
+    @contextlib.contextmanager
+    def commit_lock(self):
+        """One build's commits at a time, across processes and hosts: a PostgreSQL advisory lock on the catalog's
+        server, or a file lock beside a SQLite catalog. Iceberg commits one table at a time, so without it two
+        builds publishing at once would interleave (tables of one build beside tables of the other)."""
+        uri = self.cfg.catalog_uri
+        if uri.startswith("postgresql"):
+            from sqlalchemy import text
+
+            with self.catalog.engine.connect() as con:
+                con.execute(text("SELECT pg_advisory_lock(:k)"), {"k": COMMIT_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    con.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": COMMIT_LOCK_KEY})
+        elif uri.startswith("sqlite:///"):
+            import fcntl
+
+            lock = Path(uri[len("sqlite:///"):] + ".commit.lock")
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock, "a") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+        else:
+            raise it.IcebergConfigError(f"SONGNODES_ICEBERG_CATALOG={uri!r}: a sqlite:/// or postgresql URL")
 
     def _table(self, spec: TableSpec, create: bool = False):
         """The table (guarded: inside the warehouse, no property re-pointing its IO), or None when never written."""

@@ -139,7 +139,8 @@ def _publish(context, lake, partition: str, day, thresholds, previous_entries: i
     try:
         for name, frames in batches.items():
             staged.append(lake.stage(SPECS[name], frames, partition))
-        lake.publish(staged)
+        with lake.commit_lock():  # Iceberg: another build's commits never interleave with these five
+            lake.publish(staged)
     finally:
         lake.discard(staged)
     pl, prob, counts, lines = day.playlists, day.problems, day.row_counts, day.line_counts
@@ -198,26 +199,26 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def silver_as_built(context, lake):
-    """``lake`` reading the silver tables as the newest silver build left them (Iceberg: the snapshot ids that
-    build's materialisations recorded, one consistent set although Iceberg commits each table on its own; a build
-    committing meanwhile is not half-seen). The folder layout, or no recorded build: ``lake`` itself."""
+def silver_as_built(context, lake, recent: int = 20):
+    """``lake`` reading the silver tables as the last silver build to commit left them (Iceberg: the snapshot ids
+    its materialisations recorded, one consistent set although Iceberg commits each table on its own; builds
+    commit under ``commit_lock``, so no other build's tables sit between them, and a build committing meanwhile
+    is not half-seen). The folder layout, or no recorded build: ``lake`` itself."""
     if lake.table_format != "iceberg":
         return lake
-    newest = context.instance.get_latest_materialization_event(KEYS["transitions"])
-    if newest is None or newest.asset_materialization is None:
-        return lake
-    partition = newest.asset_materialization.partition
-    pins = {}
+    builds: dict[str, dict[str, int]] = {}  # run id / partition -> table -> snapshot id
     for name, key in KEYS.items():
-        records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None), limit=20).records
-        for record in records:
-            md = record.asset_materialization.metadata if record.asset_materialization else {}
-            if record.run_id == newest.run_id and "iceberg_snapshot_id" in md:
-                pins[SPECS[name].qualified] = int(md["iceberg_snapshot_id"].value)
-                break
-    if len(pins) != len(KEYS):  # a build from before the snapshot ids were recorded: the current snapshots
+        for record in context.instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key),
+                                                              limit=recent).records:
+            mat = record.asset_materialization
+            if mat is not None and "iceberg_snapshot_id" in (mat.metadata or {}):
+                builds.setdefault(f"{record.run_id}/{mat.partition}", {}).setdefault(
+                    SPECS[name].qualified, int(mat.metadata["iceberg_snapshot_id"].value))
+    complete = {b: pins for b, pins in builds.items() if len(pins) == len(KEYS)}
+    if not complete:  # builds from before the snapshot ids were recorded: the current snapshots
         return lake
-    context.log.info(f"reading silver as built by run {newest.run_id} ({partition}): snapshots {pins}")
+    last_table = SPECS[list(SPECS)[-1]]  # committed last by every build: its commit order is the builds' order
+    history = lake.commit_times(last_table)
+    build, pins = max(complete.items(), key=lambda kv: history.get(kv[1][last_table.qualified], -1))
+    context.log.info(f"reading silver as built by {build}: snapshots {pins}")
     return lake.pinned(pins)
