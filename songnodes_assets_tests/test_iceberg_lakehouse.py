@@ -202,6 +202,16 @@ def test_the_table_format_setting(tmp_path, monkeypatch):
 
     with pytest.raises(it.IcebergConfigError, match="password"):
         resources_from_settings(Settings.from_env())
+    monkeypatch.setenv("SONGNODES_ICEBERG_CATALOG", "postgresql+psycopg2://u@127.0.0.1/db?sslmode=require&Password=x")
+    with pytest.raises(it.IcebergConfigError, match="password"):
+        it.IcebergConfig.from_env(tmp_path)
+    monkeypatch.delenv("SONGNODES_ICEBERG_CATALOG")
+    for endpoint in ("minio:9000", "http://key:secret@s3.local:9000", "ftp://s3.local"):
+        monkeypatch.setenv("SONGNODES_S3_ENDPOINT", endpoint)
+        with pytest.raises(it.IcebergConfigError, match="SONGNODES_S3_ENDPOINT"):
+            it.IcebergConfig.from_env(tmp_path)
+    monkeypatch.setenv("SONGNODES_S3_ENDPOINT", "http://127.0.0.1:9000")
+    assert it.IcebergConfig.from_env(tmp_path).s3_endpoint == "http://127.0.0.1:9000"
 
 
 def test_a_pinned_lakehouse_reads_the_recorded_snapshots_while_newer_commits_land(tmp_path):
