@@ -347,3 +347,24 @@ def test_one_builds_commits_at_a_time(tmp_path, catalog, monkeypatch):
         thread.join(10)
         first.catalog.engine.dispose()
         second.catalog.engine.dispose()
+
+
+def test_staging_left_by_a_killed_writer_is_swept_and_a_live_one_kept(tmp_path, monkeypatch):
+    import os
+    import tempfile
+    import time
+
+    from songnodes_assets.lib import iceberg_lakehouse as il
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    old, live = (tmp_path / "tmp" / f"{il.STAGING_PREFIX}old"), (tmp_path / "tmp" / f"{il.STAGING_PREFIX}live")
+    for d in (old, live):
+        d.mkdir()
+        (d / "_x.partial").write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    lake = _iceberg(tmp_path)
+    _fill(lake, DAY)
+    assert not old.exists() and live.exists()
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [live.name]  # the writes left nothing behind

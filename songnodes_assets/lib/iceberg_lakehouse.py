@@ -315,7 +315,8 @@ class IcebergLakehouse(Lakehouse):
         return self._stage_iceberg(spec, batches, None, spec.single_file)
 
     def _stage_iceberg(self, spec, batches, partition, file_name) -> IcebergStaged:
-        staging = Path(tempfile.mkdtemp(prefix="songnodes-iceberg-stage-"))
+        _sweep_stale_staging()
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX))
         local = self._stage_into(spec, batches, staging, file_name)
         return IcebergStaged(local.tmp, local.final, spec, partition, file_name)
 
@@ -370,6 +371,23 @@ class IcebergLakehouse(Lakehouse):
         snapshot = committed.current_snapshot().snapshot_id  # writer's later commit is not taken for ours)
         self.last_snapshots[spec.qualified] = snapshot
         return snapshot
+
+
+STAGING_PREFIX = "songnodes-iceberg-stage-"
+
+
+def _sweep_stale_staging(max_age_s: float = 3600) -> None:
+    """Remove staging folders a killed writer left in the temp folder (old enough not to belong to a live one)."""
+    import shutil
+    import time
+
+    cutoff = time.time() - max_age_s
+    for leftover in Path(tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _fs_path(uri: str) -> str:

@@ -101,9 +101,12 @@ def transition_graph(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     edges = GOLD_TRANSITION_GRAPH.conform(edges)
     GOLD_TRANSITION_GRAPH.validate(edges)
     out_dir = lake.table_dir(GOLD_TRANSITION_GRAPH)
+    committed = None
+    if lake.table_format == "iceberg":  # the table in the catalog first; the exports stay files on this host
+        committed = lake.write_single(GOLD_TRANSITION_GRAPH, [edges])
     paths = write_graph(nodes, edges, out_dir)
-    if lake.table_format == "iceberg":  # the table in the catalog too; the three exports stay files on this host
-        paths["iceberg"] = lake.write_single(GOLD_TRANSITION_GRAPH, [edges])
+    if committed:
+        paths["iceberg"] = committed
     unenriched = int(nodes["enrichment_status"].isna().sum()) if len(nodes) else 0
     yield materialized(metadata={
         "edges": len(edges), "nodes": len(nodes), "max_weight": int(edges["weight"].max()) if len(edges) else 0,
