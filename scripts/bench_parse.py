@@ -157,7 +157,6 @@ def bench_parse(pages) -> dict:
 
 
 def write_bronze(pages, path: Path) -> None:
-    from songnodes_assets.lib.lakehouse import Lakehouse
     from songnodes_assets.lib.schemas import BRONZE_RAW
 
     now = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
@@ -170,7 +169,10 @@ def write_bronze(pages, path: Path) -> None:
                      "headers_json": "{}", "fetched_at": now, "sha256": hashlib.sha256(data).hexdigest(),
                      "body": data, "body_bytes": len(data), "error_kind": None, "error": None, "attempts": 1,
                      "elapsed_ms": 1, "fetcher_version": "bench", "run_id": "bench"})
-    Lakehouse(path).write(BRONZE_RAW, BRONZE_RAW.conform(rows), "2024-05-01", file_name="run-bench.parquet")
+    from songnodes_assets.lib.iceberg_lakehouse import open_lake
+
+    # SONGNODES_TABLE_FORMAT=iceberg: the day's bronze and silver as Iceberg tables (SQLite catalog beside it)
+    open_lake(path).write(BRONZE_RAW, BRONZE_RAW.conform(rows), "2024-05-01", file_name="run-bench.parquet")
 
 
 def silver_asset_child(root: str) -> None:

@@ -278,6 +278,12 @@ def test_a_column_added_to_the_contract_reads_as_nulls_before_the_table_has_it(t
                               (*SILVER_PLAYLISTS.columns, schemas.Col("mix_genre", "str")))
     got = lake.read(grown, DAY)
     assert list(got.columns) == grown.column_names and got["mix_genre"].isna().all() and len(got) == 3
+    # the next build writes the new column: the table grows it, the old partition keeps nulls, the new has values
+    new = build_silver(_bronze(DAY2), DAY2).playlists.assign(mix_genre="techno")
+    lake.write(grown, grown.conform(new), DAY2)
+    assert list(lake.read(grown, DAY2)["mix_genre"]) == ["techno"] * 3
+    assert lake.read(grown, DAY)["mix_genre"].isna().all()
+    assert connect(lake).execute("SELECT count(*) FROM silver.playlists_by_partition").fetchone()[0] == 6
     assert len(list(lake.iter_rows(BRONZE_RAW, DAY, batch_size=1))) == 3
 
 

@@ -324,11 +324,57 @@ class IcebergLakehouse(Lakehouse):
         """Commit each staged table, one Iceberg commit each, back to back; returns ``<table>@<snapshot id>``."""
         out = []
         for s in staged:
-            rows = pq.read_table(s.tmp)
-            snapshot = self._commit(s.spec, rows, s.partition, s.file_name)
+            if self._file_commit_fits(s):
+                snapshot = self._commit_file(s)
+            else:
+                snapshot = self._commit(s.spec, pq.read_table(s.tmp), s.partition, s.file_name)
             s.tmp.unlink(missing_ok=True)
             out.append(f"iceberg:{s.spec.qualified}@{snapshot}")
         return out
+
+    @staticmethod
+    def _file_commit_fits(s: IcebergStaged) -> bool:
+        """The staged file can become the partition's data file as it is: its rows carry every column of the
+        Iceberg table (not bronze/ops, whose run_file Iceberg adds; not a table lacking scrape_date) and it has rows."""
+        if s.spec.layer in it.APPEND_LAYERS:
+            return False
+        if s.partition is not None and it.PARTITION_COLUMN not in s.spec.column_names:
+            return False
+        return pq.ParquetFile(s.tmp).metadata.num_rows > 0
+
+    def _commit_file(self, s: IcebergStaged) -> int:
+        """Copy the staged, validated file into the table's data folder (streamed: the partition is never loaded
+        into memory) and commit it in place of the partition's rows: one commit (delete + add)."""
+        import uuid
+
+        from pyarrow import fs as pafs
+
+        spec, partition = s.spec, s.partition
+        table = self._table(spec, create=True)
+        folder = f"scrape_date={partition}/" if partition is not None else ""
+        dest = f"{table.location().rstrip('/')}/data/{folder}{uuid.uuid4().hex}-staged.parquet"
+        target = self._filesystem()
+        target.create_dir(_fs_path(dest).rsplit("/", 1)[0], recursive=True)
+        pafs.copy_files(str(s.tmp), _fs_path(dest), source_filesystem=pafs.LocalFileSystem(),
+                        destination_filesystem=target)
+        marker = f"{EMPTY_PREFIX}{partition}"
+        props = {"songnodes.partition": partition or "", "songnodes.table": spec.qualified}
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Delete operation did not match")
+                tx = table.transaction()
+                tx.delete(it._partition_filter(partition), snapshot_properties=props)
+                tx.add_files([dest], snapshot_properties=props, check_duplicate_files=False)
+                if marker in table.properties:
+                    tx.remove_properties(marker)
+                committed = tx.commit_transaction()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                target.delete_file(_fs_path(dest))  # not referenced by any snapshot: nothing lost
+            raise
+        snapshot = committed.current_snapshot().snapshot_id
+        self.last_snapshots[spec.qualified] = snapshot
+        return snapshot
 
     def discard(self, staged: list) -> None:
         for s in staged:

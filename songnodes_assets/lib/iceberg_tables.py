@@ -144,10 +144,14 @@ def ensure_table(catalog, spec: TableSpec):
     if catalog.table_exists(ident):
         table = catalog.load_table(ident)
         missing = [n for n in iceberg_schema(spec).names if n not in {f.name for f in table.schema().fields}]
-        if missing:  # a nullable column added to the contract (or bronze_file) after the table was made
+        if missing:  # a nullable column added to the contract (or run_file) after the table was made
             with table.update_schema() as update:
                 update.union_by_name(iceberg_schema(spec))
             table = catalog.load_table(ident)
+            if table.metadata.name_mapping() is not None:  # files added by name (add_files) map the new column too
+                with table.transaction() as tx:
+                    tx.set_properties({"schema.name-mapping.default": table.schema().name_mapping.model_dump_json()})
+                table = catalog.load_table(ident)
         return table
     # merged manifests: planning a day's read opens a bounded number of manifests, not one per commit ever made
     table = catalog.create_table(ident, schema=iceberg_schema(spec),
