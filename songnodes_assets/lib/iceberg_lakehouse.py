@@ -54,6 +54,7 @@ class IcebergLakehouse(Lakehouse):
         self._catalog = None
         self.last_snapshots: dict[str, int] = {}  # table -> snapshot id of this object's last commit to it
         self.pins: dict[str, int] = {}  # table -> the snapshot reads use instead of the current one
+        self._lock_depth = 0
 
     def pinned(self, pins: dict[str, int]) -> "IcebergLakehouse":
         """The same lakehouse reading the given tables at the given snapshots (e.g. the four silver tables of one
@@ -85,9 +86,27 @@ class IcebergLakehouse(Lakehouse):
 
     @contextlib.contextmanager
     def commit_lock(self):
-        """One build's commits at a time, across processes and hosts: a PostgreSQL advisory lock on the catalog's
-        server, or a file lock beside a SQLite catalog. Iceberg commits one table at a time, so without it two
-        builds publishing at once would interleave (tables of one build beside tables of the other)."""
+        """One commit (or one build's commits) at a time, across processes and hosts: a PostgreSQL advisory lock on
+        the catalog's server, or a file lock beside a SQLite catalog. Iceberg commits one table at a time, so
+        without it two builds publishing at once would interleave (tables of one build beside tables of the
+        other), and writers of one table would race for the same metadata version until retries run out.
+        Re-entrant for this object."""
+        if self._lock_depth:  # already held by this lakehouse (a build's commits each take it too)
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with self._held():
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+
+    @contextlib.contextmanager
+    def _held(self):
         uri = self.cfg.catalog_uri
         if uri.startswith("postgresql"):
             from sqlalchemy import text
@@ -325,9 +344,13 @@ class IcebergLakehouse(Lakehouse):
         out = []
         for s in staged:
             if self._file_commit_fits(s):
-                snapshot = self._commit_file(s)
+                dest = self._upload(s)  # the slow part, before the lock
+                with self.commit_lock():
+                    snapshot = self._commit_added(s, dest)
             else:
-                snapshot = self._commit(s.spec, pq.read_table(s.tmp), s.partition, s.file_name)
+                rows = pq.read_table(s.tmp)
+                with self.commit_lock():
+                    snapshot = self._commit(s.spec, rows, s.partition, s.file_name)
             s.tmp.unlink(missing_ok=True)
             out.append(f"iceberg:{s.spec.qualified}@{snapshot}")
         return out
@@ -342,21 +365,27 @@ class IcebergLakehouse(Lakehouse):
             return False
         return pq.ParquetFile(s.tmp).metadata.num_rows > 0
 
-    def _commit_file(self, s: IcebergStaged) -> int:
+    def _upload(self, s: IcebergStaged) -> str:
         """Copy the staged, validated file into the table's data folder (streamed: the partition is never loaded
-        into memory) and commit it in place of the partition's rows: one commit (delete + add)."""
+        into memory); returns its URI. Not referenced by any snapshot until ``_commit_added``."""
         import uuid
 
         from pyarrow import fs as pafs
 
-        spec, partition = s.spec, s.partition
-        table = self._table(spec, create=True)
-        folder = f"scrape_date={partition}/" if partition is not None else ""
+        table = self._table(s.spec, create=True)
+        folder = f"scrape_date={s.partition}/" if s.partition is not None else ""
         dest = f"{table.location().rstrip('/')}/data/{folder}{uuid.uuid4().hex}-staged.parquet"
         target = self._filesystem()
         target.create_dir(_fs_path(dest).rsplit("/", 1)[0], recursive=True)
         pafs.copy_files(str(s.tmp), _fs_path(dest), source_filesystem=pafs.LocalFileSystem(),
                         destination_filesystem=target)
+        return dest
+
+    def _commit_added(self, s: IcebergStaged, dest: str) -> int:
+        """Commit the uploaded file in place of the partition's rows: one commit (delete + add)."""
+        spec, partition = s.spec, s.partition
+        table = self._table(spec)
+        target = self._filesystem()
         marker = f"{EMPTY_PREFIX}{partition}"
         props = {"songnodes.partition": partition or "", "songnodes.table": spec.qualified}
         try:
