@@ -364,3 +364,25 @@ def test_staging_left_by_a_killed_writer_is_swept_and_a_live_one_kept(tmp_path, 
     _fill(lake, DAY)
     assert not old.exists() and live.exists()
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == [live.name]  # the writes left nothing behind
+
+
+def test_history_older_than_the_kept_days_is_expired_and_as_of_says_so(tmp_path):
+    """Snapshots older than SONGNODES_ICEBERG_KEEP_DAYS (30) are expired after a commit, so the metadata a commit or
+    read parses stays about that long; the rows are untouched; --as-of before that is an error saying why."""
+    import time
+
+    lake = _iceberg(tmp_path)
+    for n in (6, 5, 4):
+        _fill(lake, DAY, n_lines=n)
+    table = lake._table(SILVER_PLAYLIST_TRACKS)
+    first = table.metadata.snapshots[0].timestamp_ms
+    assert len(table.metadata.snapshots) == 5  # append, then two overwrites of two snapshots each
+    assert lake.expire_history(table) == 0  # all younger than 30 days: kept
+    assert lake.expire_history(table, now=time.time() + 30.5 * 86400) == 0  # not yet a day past: kept
+    assert lake.expire_history(table, now=time.time() + 40 * 86400) == 4
+    table = lake._table(SILVER_PLAYLIST_TRACKS)
+    assert [s.snapshot_id for s in table.metadata.snapshots] == [table.current_snapshot().snapshot_id]
+    assert len(lake.read(SILVER_PLAYLIST_TRACKS, DAY)) == 3 * 4
+    with pytest.raises(ValueError, match="silver.playlist_tracks: no snapshot as of that time is kept"):
+        lake.snapshot_tables(as_of_ms=first + 1)
+    assert len(lake.snapshot_tables()["silver.playlist_tracks"]) == 3 * 4

@@ -22,6 +22,7 @@ class LakehouseResource(dg.ConfigurableResource):
     iceberg_warehouse: str = ""
     s3_endpoint: str = ""
     s3_region: str = ""
+    iceberg_keep_days: float = 30.0
 
     def get(self) -> Lakehouse:
         from ..lib.iceberg_lakehouse import open_lake
@@ -30,7 +31,7 @@ class LakehouseResource(dg.ConfigurableResource):
         cfg = None
         if self.table_format == "iceberg":
             cfg = IcebergConfig(self.iceberg_catalog, self.iceberg_warehouse, self.s3_endpoint or None,
-                                self.s3_region or None)
+                                self.s3_region or None, self.iceberg_keep_days)
         return open_lake(self.root, self.table_format, cfg)
 
 
@@ -136,7 +137,7 @@ def _lakehouse(settings: Settings) -> LakehouseResource:
     cfg = IcebergConfig.from_env(settings.lakehouse_root)  # refuses a password in the catalog URL
     return LakehouseResource(root=settings.lakehouse_root, table_format="iceberg", iceberg_catalog=cfg.catalog_uri,
                              iceberg_warehouse=cfg.warehouse, s3_endpoint=cfg.s3_endpoint or "",
-                             s3_region=cfg.s3_region or "")
+                             s3_region=cfg.s3_region or "", iceberg_keep_days=cfg.keep_days)
 
 
 def _resources(settings: Settings) -> dict:

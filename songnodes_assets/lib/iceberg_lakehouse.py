@@ -16,6 +16,7 @@ The root folder keeps only what is local by nature: the track-sightings cache (`
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import tempfile
 import warnings
@@ -306,6 +307,12 @@ class IcebergLakehouse(Lakehouse):
             snap = table.current_snapshot() if as_of_ms is None else \
                 it._whole_commit(table, table.snapshot_as_of_timestamp(as_of_ms))
             if snap is None:
+                created = int(table.properties.get(it.CREATED_PROPERTY, "0") or 0)
+                if as_of_ms is not None and table.metadata.snapshots and created and as_of_ms >= created:
+                    oldest = dt.datetime.fromtimestamp(table.metadata.snapshots[0].timestamp_ms / 1000, dt.timezone.utc)
+                    raise ValueError(f"{spec.qualified}: no snapshot as of that time is kept (the oldest is from "
+                                     f"{oldest.isoformat(timespec='seconds')}; SONGNODES_ICEBERG_KEEP_DAYS="
+                                     f"{self.cfg.keep_days:g} sets how far back history is kept)")
                 out[spec.qualified] = spec.arrow().empty_table()
                 continue
             out[spec.qualified] = self.pinned({spec.qualified: snap.snapshot_id})._scan(spec, None) \
@@ -355,6 +362,26 @@ class IcebergLakehouse(Lakehouse):
             out.append(f"iceberg:{s.spec.qualified}@{snapshot}")
         return out
 
+    def expire_history(self, table, now: float | None = None) -> int:
+        """Expire the table's snapshots older than ``keep_days`` (never the current one), once their oldest is a
+        day past it: the metadata every commit and read parses then holds about ``keep_days`` of history, not all
+        of it. Time travel (``--as-of``) reaches back that far. Returns how many were expired."""
+        import time
+
+        keep = self.cfg.keep_days
+        snapshots = table.metadata.snapshots
+        if keep <= 0 or len(snapshots) < 2:
+            return 0
+        now = time.time() if now is None else now
+        cutoff_ms = (now - keep * 86400) * 1000
+        if snapshots[0].timestamp_ms >= cutoff_ms - 86400_000:
+            return 0
+        current = table.current_snapshot().snapshot_id  # a branch head: never expired
+        old = [s.snapshot_id for s in snapshots if s.timestamp_ms < cutoff_ms and s.snapshot_id != current]
+        table.maintenance.expire_snapshots().older_than(dt.datetime.fromtimestamp(cutoff_ms / 1000, dt.timezone.utc)) \
+            .commit()
+        return len(old)
+
     @staticmethod
     def _file_commit_fits(s: IcebergStaged) -> bool:
         """The staged file can become the partition's data file as it is: its rows carry every column of the
@@ -403,6 +430,7 @@ class IcebergLakehouse(Lakehouse):
             raise
         snapshot = committed.current_snapshot().snapshot_id
         self.last_snapshots[spec.qualified] = snapshot
+        self.expire_history(committed)
         return snapshot
 
     def discard(self, staged: list) -> None:
@@ -445,6 +473,7 @@ class IcebergLakehouse(Lakehouse):
             committed = tx.commit_transaction()  # the table as this commit left it (not reloaded: another
         snapshot = committed.current_snapshot().snapshot_id  # writer's later commit is not taken for ours)
         self.last_snapshots[spec.qualified] = snapshot
+        self.expire_history(committed)
         return snapshot
 
 

@@ -30,7 +30,11 @@ from .schemas import ALL_TABLES, TableSpec
 PARTITION_COLUMN = "scrape_date"
 RUN_FILE = "run_file"  # append-only tables (bronze, ops): the file a row came in, so a retried run replaces only its own rows
 APPEND_LAYERS = ("bronze", "ops")
-TABLE_PROPERTIES = {"commit.manifest-merge.enabled": "true"}
+CREATED_PROPERTY = "songnodes.created_at_ms"  # when the table was made: older --as-of times read it as empty
+# merged manifests and a bounded metadata log (old metadata files deleted): a commit's cost does not grow with
+# the number of commits ever made (snapshots themselves are expired after keep_days)
+TABLE_PROPERTIES = {"commit.manifest-merge.enabled": "true", "write.metadata.previous-versions-max": "20",
+                    "write.metadata.delete-after-commit.enabled": "true"}
 # Table properties pyiceberg lets override where it reads or writes, or with which credentials: a table carrying
 # one (a tampered or foreign catalog) is refused, so only the configured warehouse and settings are ever used.
 UNSAFE_PROPERTY_PREFIXES = ("s3.", "gcs.", "adls.", "oss.", "hf.", "client.", "py-io-impl", "write.data.path",
@@ -71,6 +75,7 @@ class IcebergConfig:
     warehouse: str
     s3_endpoint: str | None = None
     s3_region: str | None = None
+    keep_days: float = 30.0  # snapshots older than this are expired (SONGNODES_ICEBERG_KEEP_DAYS; 0 = keep all)
 
     @classmethod
     def from_env(cls, lakehouse_root: str | os.PathLike) -> "IcebergConfig":
@@ -90,7 +95,14 @@ class IcebergConfig:
                                          "credentials (those come from the AWS variables)")
         if "://" in warehouse and not warehouse.startswith(("s3://", "file://")):
             raise IcebergConfigError(f"SONGNODES_ICEBERG_WAREHOUSE={warehouse!r}: a folder or an s3:// URI")
-        return cls(uri, warehouse, endpoint, env_str("SONGNODES_S3_REGION", env_str("AWS_REGION", "")) or None)
+        raw_keep = env_str("SONGNODES_ICEBERG_KEEP_DAYS", "30")
+        try:
+            keep = float(raw_keep)
+        except ValueError:
+            keep = -1.0
+        if not keep >= 0:
+            raise IcebergConfigError(f"SONGNODES_ICEBERG_KEEP_DAYS={raw_keep!r}: a number of days >= 0 (0 keeps all)")
+        return cls(uri, warehouse, endpoint, env_str("SONGNODES_S3_REGION", env_str("AWS_REGION", "")) or None, keep)
 
     @property
     def where(self) -> str:
@@ -154,8 +166,10 @@ def ensure_table(catalog, spec: TableSpec):
                 table = catalog.load_table(ident)
         return table
     # merged manifests: planning a day's read opens a bounded number of manifests, not one per commit ever made
-    table = catalog.create_table(ident, schema=iceberg_schema(spec),
-                                 properties={**TABLE_PROPERTIES, **row_group_properties(spec)})
+    import time
+
+    table = catalog.create_table(ident, schema=iceberg_schema(spec), properties={
+        **TABLE_PROPERTIES, **row_group_properties(spec), CREATED_PROPERTY: str(int(time.time() * 1000))})
     if not spec.single_file:
         with table.update_spec() as update:
             update.add_field(PARTITION_COLUMN, IdentityTransform(), PARTITION_COLUMN)
