@@ -212,6 +212,12 @@ def test_the_table_format_setting(tmp_path, monkeypatch):
             it.IcebergConfig.from_env(tmp_path)
     monkeypatch.setenv("SONGNODES_S3_ENDPOINT", "http://127.0.0.1:9000")
     assert it.IcebergConfig.from_env(tmp_path).s3_endpoint == "http://127.0.0.1:9000"
+    for bad in ("-1", "a month", "nan"):
+        monkeypatch.setenv("SONGNODES_ICEBERG_KEEP_DAYS", bad)
+        with pytest.raises(it.IcebergConfigError, match="SONGNODES_ICEBERG_KEEP_DAYS"):
+            it.IcebergConfig.from_env(tmp_path)
+    monkeypatch.setenv("SONGNODES_ICEBERG_KEEP_DAYS", "0")
+    assert it.IcebergConfig.from_env(tmp_path).keep_days == 0
 
 
 def test_a_pinned_lakehouse_reads_the_recorded_snapshots_while_newer_commits_land(tmp_path):
