@@ -1,5 +1,5 @@
 """Screenshots of the Dagster UI on the demo's home (not a test): the asset graph, an enrichment source's
-partitions, the Overview timeline, the runs, the jobs, the asset checks of silver/playlists and the newest
+partitions, the Overview timeline, the runs, the jobs, the asset checks of silver/playlists, silver/tracks (its newest metadata) and the newest
 songnodes_main run.
 
     songnodes demo                      # first: fills .songnodes/dagster_home
@@ -97,6 +97,8 @@ def pages(location: str, source: str, partition: str | None, run_id: str | None)
         ("runs", "/runs"),
         ("jobs", "/jobs"),
         ("silver_playlists_checks", "/assets/silver/playlists?view=checks"),
+        # the newest materialisation's metadata (with SONGNODES_TABLE_FORMAT=iceberg: its iceberg_snapshot_id)
+        ("silver_tracks", "/assets/silver/tracks"),
         ("asset_group_gold", f"/locations/{urllib.parse.quote(location)}/asset-groups/gold"),
         # "what is wrong right now": the open alerts on the ops/alerts asset's newest materialization
         ("ops_alerts", "/assets/ops/alerts"),

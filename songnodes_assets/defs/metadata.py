@@ -29,3 +29,11 @@ def checked(**kwargs):
     if kwargs.get("metadata"):
         kwargs["metadata"] = tidy(kwargs["metadata"])
     return dg.AssetCheckResult(**kwargs)
+
+
+def table_kinds(*extra: str) -> set[str]:
+    """The UI's kind tags of a table asset: its storage (``iceberg`` under SONGNODES_TABLE_FORMAT=iceberg, else
+    ``parquet``) plus ``extra``."""
+    from ..lib.iceberg_lakehouse import table_format_from_env
+
+    return {"iceberg" if table_format_from_env() == "iceberg" else "parquet", *extra}

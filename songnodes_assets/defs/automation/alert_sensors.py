@@ -18,6 +18,7 @@ from ...lib.iceberg_lakehouse import open_lake
 from ...lib.lakehouse import Lakehouse
 from ...lib.schemas import ENRICHMENT
 from ...settings import Settings
+from ..metadata import table_kinds
 
 BRONZE = dg.AssetKey(["bronze", "raw_scrape_data"])
 SILVER_PLAYLISTS = dg.AssetKey(["silver", "playlists"])
@@ -29,7 +30,7 @@ OPS_ALERTS_KEY = dg.AssetKey(["ops", "alerts"])
 # The alerts as an asset of the graph: every alert sensor that fires or clears an alert materialises it,
 # with the alerts open right now (all sensors) in its metadata: "what is wrong right now" in the UI.
 ops_alerts = dg.AssetSpec(
-    OPS_ALERTS_KEY, group_name="ops", kinds={"parquet"},
+    OPS_ALERTS_KEY, group_name="ops", kinds=table_kinds(),
     description=("Alerts open right now (materialised by the alert sensors whenever an alert fires or clears): "
                  "metadata open_alerts, critical, warning and the list; full history in the ops.alerts table."))
 

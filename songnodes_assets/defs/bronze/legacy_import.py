@@ -11,7 +11,7 @@ import dagster as dg
 from ...lib.legacy import read_day, to_bronze_rows
 from ...lib.schemas import BRONZE_RAW
 from ...settings import env_float
-from ..metadata import checked, materialized
+from ..metadata import checked, materialized, table_kinds
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource
 
@@ -21,7 +21,7 @@ BATCH_ROWS = 5000
 
 
 @dg.asset(
-    key=LEGACY_IMPORT, partitions_def=daily_partitions, group_name="bronze", kinds={"postgres", "parquet"},
+    key=LEGACY_IMPORT, partitions_def=daily_partitions, group_name="bronze", kinds=table_kinds("postgres"),
     description=("Rows of an existing SongNodes PostgreSQL raw_scrape_data table (SONGNODES_LEGACY_PG_DSN, "
                  "SONGNODES_LEGACY_TABLE) scraped on the date (UTC; naive times read in SONGNODES_LEGACY_TIMEZONE), "
                  "imported into bronze as parsed items, read-only and streamed. Re-importing a day replaces that "

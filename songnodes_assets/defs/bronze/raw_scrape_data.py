@@ -8,7 +8,7 @@ from ...lib.bronze import duplicate_pages, fetch_summary, last_successful_fetche
 from ...lib.http import errors
 from ...lib.mixesdb import discover, fetch_rows, tracklists1001_refs
 from ...lib.schemas import BRONZE_RAW
-from ..metadata import checked, materialized
+from ..metadata import checked, materialized, table_kinds
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource, MixesDBResource
 
@@ -20,7 +20,7 @@ RAW_SCRAPE_DATA = dg.AssetKey(["bronze", "raw_scrape_data"])
     partitions_def=daily_partitions,
     group_name="bronze",
     pool="mixesdb",
-    kinds={"parquet"},
+    kinds=table_kinds(),
     check_specs=[
         dg.AssetCheckSpec("no_anti_bot_pages", asset=RAW_SCRAPE_DATA, blocking=True,
                           description="No captcha / anti-bot / challenge page in this run (the crawl stops at the first)."),

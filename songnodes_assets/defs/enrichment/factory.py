@@ -11,7 +11,7 @@ from ...lib.enrich.sources import SOURCES
 from ...lib.enrich.sources.base import load_config
 from ...lib.schemas import ENRICHMENT
 from ..automation.conditions import FOLLOW_UPSTREAM
-from ..metadata import checked, materialized
+from ..metadata import checked, materialized, table_kinds
 from ..partitions import daily_partitions
 from ..resources import EnrichmentResource, LakehouseResource
 from ..silver.tables import KEYS as SILVER_KEYS
@@ -43,7 +43,7 @@ def build_enrichment_asset(name: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=ENRICHMENT_KEYS[name], deps=deps, partitions_def=daily_partitions, group_name="enrichment",
-        pool=f"api_{name}", kinds={"parquet"}, automation_condition=FOLLOW_UPSTREAM,
+        pool=f"api_{name}", kinds=table_kinds(), automation_condition=FOLLOW_UPSTREAM,
         check_specs=[
             dg.AssetCheckSpec("no_matched_to_failed_regressions", asset=ENRICHMENT_KEYS[name], blocking=True,
                               description="No track matched before is stored as failed / not found after a re-run "

@@ -22,7 +22,7 @@ from ...lib.schemas import (GOLD_ARTIST_ANALYTICS, GOLD_ARTIST_COLLABORATIONS, G
                             GOLD_PLAYLIST_ANALYTICS, GOLD_TRACK_ANALYTICS)
 from ..automation.conditions import REFRESH_PER_WINDOW
 from ..enrichment.factory import ENRICHMENT_KEYS
-from ..metadata import materialized
+from ..metadata import materialized, table_kinds
 from ..resources import LakehouseResource
 from ..silver.tables import KEYS as SILVER_KEYS, silver_as_built
 from .assets import ENRICHED_TRACKS, check_result
@@ -79,7 +79,7 @@ def _duplicates(df, keys: list[str]) -> list[str]:
 
 
 def _spec(key: dg.AssetKey, checks: list[tuple[str, str]], deps, description: str):
-    return dict(key=key, deps=deps, group_name="gold", kinds={"parquet", "duckdb"},
+    return dict(key=key, deps=deps, group_name="gold", kinds=table_kinds("duckdb"),
                 automation_condition=REFRESH_PER_WINDOW, description=description,
                 check_specs=[dg.AssetCheckSpec(n, asset=key, blocking=True, description=d) for n, d in checks])
 

@@ -14,7 +14,7 @@ from ...lib.gold import merge, priority_from_env, write_graph
 from ...lib.schemas import ENRICHMENT, GOLD_ENRICHED, GOLD_TRANSITION_GRAPH
 from ..automation.conditions import GOLD_FRESHNESS, REFRESH_ON_UPSTREAM, REFRESH_PER_WINDOW
 from ..enrichment.factory import ENRICHMENT_KEYS
-from ..metadata import checked, materialized
+from ..metadata import checked, materialized, table_kinds
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource
 from ..silver.tables import KEYS as SILVER_KEYS, silver_as_built
@@ -24,7 +24,7 @@ TRANSITION_GRAPH = dg.AssetKey(["gold", "transition_graph"])
 
 @dg.asset(
     key=ENRICHED_TRACKS, deps=[SILVER_KEYS["tracks"], *ENRICHMENT_KEYS.values()], partitions_def=daily_partitions,
-    group_name="gold", kinds={"parquet"}, automation_condition=REFRESH_ON_UPSTREAM, freshness_policy=GOLD_FRESHNESS,
+    group_name="gold", kinds=table_kinds(), automation_condition=REFRESH_ON_UPSTREAM, freshness_policy=GOLD_FRESHNESS,
     check_specs=[dg.AssetCheckSpec("one_row_per_track", asset=ENRICHED_TRACKS, blocking=True,
                                    description="Exactly one gold row per track first seen on the date, no more, no less.")],
     description=("One row per track first seen on the date: each field (ISRC, BPM, key/Camelot, genres, label, "
@@ -65,7 +65,7 @@ def check_result(name: str, problems: list[str], severity=dg.AssetCheckSeverity.
 
 @dg.asset(
     key=TRANSITION_GRAPH, deps=[SILVER_KEYS["transitions"], ENRICHED_TRACKS], group_name="gold",
-    kinds={"parquet", "csv"}, automation_condition=REFRESH_PER_WINDOW, freshness_policy=GOLD_FRESHNESS,
+    kinds=table_kinds("csv"), automation_condition=REFRESH_PER_WINDOW, freshness_policy=GOLD_FRESHNESS,
     check_specs=[
         dg.AssetCheckSpec("exports_consistent", asset=TRANSITION_GRAPH, blocking=True,
                           description="parquet, CSV and GraphML exports hold the same nodes and edges."),

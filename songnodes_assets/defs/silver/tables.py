@@ -15,7 +15,7 @@ from ...lib.silver_build import stream_silver
 from ..automation.conditions import SILVER_FOLLOW, SILVER_FRESHNESS
 from ..bronze.legacy_import import LEGACY_IMPORT
 from ..bronze.raw_scrape_data import RAW_SCRAPE_DATA
-from ..metadata import checked, materialized
+from ..metadata import checked, materialized, table_kinds
 from ..partitions import daily_partitions
 from ..resources import LakehouseResource, ParserResource
 
@@ -100,7 +100,7 @@ def _previous_entries(lake, partition: str) -> int | None:
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(KEYS[name], deps=[RAW_SCRAPE_DATA, LEGACY_IMPORT], description=DESCRIPTIONS[name],
-                        kinds={"parquet"}, group_name="silver", automation_condition=SILVER_FOLLOW,
+                        kinds=table_kinds(), group_name="silver", automation_condition=SILVER_FOLLOW,
                         freshness_policy=SILVER_FRESHNESS)
            for name in SPECS],
     check_specs=CHECKS,
