@@ -143,8 +143,10 @@ class IcebergLakehouse(Lakehouse):
             return None
         return it.guard_table(table, it._warehouse_uri(self.cfg.warehouse), spec.qualified)
 
-    def _tasks(self, spec: TableSpec, partition: str | None = None, row_filter=None) -> list:
-        table = self._table(spec)
+    def _tasks(self, spec: TableSpec, partition: str | None = None, row_filter=None, table=None) -> list:
+        """The checked file plan of the table (or a partition) at its pinned or current snapshot; ``table``: one
+        already loaded in this call (each load is a catalog query and a metadata read)."""
+        table = table if table is not None else self._table(spec)
         snapshot = self._snapshot_id(spec, table)
         if snapshot is None:
             return []
@@ -179,13 +181,14 @@ class IcebergLakehouse(Lakehouse):
     def files(self, spec: TableSpec, partition: str | None = None) -> list[str]:
         """The data files of the table's (or one partition's) current snapshot; an empty partition that was
         written lists a marker, so ``if lake.files(...)`` means "this partition was built" in both layouts."""
-        found = [t.file.file_path for t in self._tasks(spec, partition)]
-        if not found and partition is not None and partition in self._empty(spec):
+        table = self._table(spec)
+        found = [t.file.file_path for t in self._tasks(spec, partition, table=table)]
+        if not found and partition is not None and partition in self._empty(spec, table):
             return [f"iceberg:{spec.qualified}/scrape_date={partition}/(empty)"]
         return found
 
-    def _empty(self, spec: TableSpec) -> set[str]:
-        table = self._table(spec)
+    def _empty(self, spec: TableSpec, table=None) -> set[str]:
+        table = table if table is not None else self._table(spec)
         props = table.properties if table is not None else {}
         return {k[len(EMPTY_PREFIX):] for k in props if k.startswith(EMPTY_PREFIX)}
 
@@ -193,15 +196,16 @@ class IcebergLakehouse(Lakehouse):
         table = self._table(spec)
         if table is None or table.current_snapshot() is None or spec.single_file:
             return []
-        return sorted({str(t.file.partition[0]) for t in self._tasks(spec)} | self._empty(spec))
+        return sorted({str(t.file.partition[0]) for t in self._tasks(spec, table=table)} | self._empty(spec, table))
 
     def partition_signatures(self, spec: TableSpec) -> dict[str, str]:
         """Partition -> a signature of its current data files (a rewrite gives new file names)."""
         by_part: dict[str, list[str]] = {}
-        for task in self._tasks(spec):
+        table = self._table(spec)
+        for task in self._tasks(spec, table=table):
             by_part.setdefault(str(task.file.partition[0]), []).append(task.file.file_path)
         out = {p: hashlib.sha256("\n".join(sorted(fs)).encode()).hexdigest()[:32] for p, fs in by_part.items()}
-        for p in self._empty(spec) - set(out):
+        for p in self._empty(spec, table) - set(out):
             out[p] = "empty"
         return out
 
