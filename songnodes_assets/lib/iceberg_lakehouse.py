@@ -1,13 +1,14 @@
 """The lakehouse with every table an Iceberg table (``SONGNODES_TABLE_FORMAT=iceberg``): same interface as
 ``Lakehouse``, reads and writes through the catalog (SQLite or PostgreSQL) and the warehouse (a folder or S3).
 
-- A partition write is one Iceberg commit: an overwrite of that partition (silver, enrichment, gold, ops) or, in
-  bronze and ops.alerts (append-only), of the rows of that one run's file (``run_file``): a new run adds rows, a retried run replaces only its
-  own, and nothing else is ever rewritten (append-only). Readers see the old or the new snapshot, never a mix.
+- A partition write is one Iceberg commit, under ``commit_lock``: an overwrite of that partition (silver,
+  enrichment, gold) or, in bronze and ops.alerts (append-only), of the rows of that one run's file
+  (``run_file``): a new run adds rows, a retried run replaces only its own, nothing else is ever rewritten.
+  Readers see the old or the new snapshot, never a mix.
 - Batches are validated and staged to a hidden local parquet file first (as in the folder layout): a breach or a
   kill before the commit publishes nothing.
-- An empty partition (a day without new tracks) is a real result: Iceberg has no file for it, so its date is
-  listed in the table property ``songnodes.empty_partitions``, set in the same commit.
+- An empty partition (a day without new tracks) is a real result: Iceberg has no file for it, so it is kept as
+  the table property ``songnodes.empty.<date>``, set in the same commit.
 - Queries (DuckDB views) scan the files of each table's current snapshot as pyarrow datasets (the local folder or
   S3 through pyarrow's filesystem); DuckDB itself still opens no file and no URL.
 
