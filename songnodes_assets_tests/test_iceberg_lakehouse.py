@@ -249,7 +249,7 @@ def test_a_catalog_entry_pointing_outside_the_warehouse_is_refused(tmp_path):
         connect(foreign)
     # a data file added from outside the warehouse
     outside = tmp_path / "outside.parquet"
-    rows = it.read_partition(lake._table(SILVER_TRACKS), SILVER_TRACKS, DAY)
+    rows = lake.partition_rows(SILVER_TRACKS, DAY)
     pq.write_table(rows.replace_schema_metadata(None), outside)
     lake._table(SILVER_TRACKS).add_files([str(outside)])
     for read in (lambda: lake.files(SILVER_TRACKS), lambda: lake.read(SILVER_TRACKS, DAY), lambda: connect(lake),
@@ -392,3 +392,18 @@ def test_history_older_than_the_kept_days_is_expired_and_as_of_says_so(tmp_path)
     with pytest.raises(ValueError, match="silver.playlist_tracks: no snapshot as of that time is kept"):
         lake.snapshot_tables(as_of_ms=first + 1)
     assert len(lake.snapshot_tables()["silver.playlist_tracks"]) == 3 * 4
+
+
+def test_the_import_commits_as_the_assets_do_an_empty_partition_included(tmp_path):
+    """``import_lakehouse`` writes through the assets' commit: an empty local partition arrives as a built (empty)
+    partition, and a second import leaves everything alone."""
+    spec = ENRICHMENT["discogs"]
+    local = Lakehouse(tmp_path / "local")
+    _fill(local, DAY)
+    local.write(spec, spec.conform([]), DAY)
+    lake = _iceberg(tmp_path)
+    first = {r.table: r for r in it.import_lakehouse(local, lake.catalog, log=lambda _: None)}
+    assert first["enrichment.discogs"].written == 1 and lake.partitions(spec) == [DAY] and lake.files(spec, DAY)
+    assert all(r.counts_match for r in first.values())
+    again = it.import_lakehouse(local, lake.catalog, log=lambda _: None)
+    assert sum(r.written for r in again) == 0 and all(r.unchanged == r.partitions for r in again)

@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -54,7 +53,6 @@ class IcebergLakehouse(Lakehouse):
         super().__init__(root)
         self.cfg = cfg
         self._catalog = None
-        self.last_snapshots: dict[str, int] = {}  # table -> snapshot id of this object's last commit to it
         self.pins: dict[str, int] = {}  # table -> the snapshot reads use instead of the current one
         self._lock_depth = 0
 
@@ -151,11 +149,25 @@ class IcebergLakehouse(Lakehouse):
         snapshot = self._snapshot_id(spec, table)
         if snapshot is None:
             return []
+        return self._checked(spec, table.scan(row_filter=self._where(spec, partition, row_filter),
+                                              snapshot_id=snapshot).plan_files())
+
+    @staticmethod
+    def _where(spec: TableSpec, partition: str | None, row_filter=None):
+        """The rows of the partition (all rows of an unpartitioned table), narrowed by ``row_filter``."""
         where = it._partition_filter(None if spec.single_file else partition)
-        if row_filter is not None:
-            from pyiceberg.expressions import And
-            where = And(where, row_filter)
-        return self._checked(spec, table.scan(row_filter=where, snapshot_id=snapshot).plan_files())
+        if row_filter is None:
+            return where
+        from pyiceberg.expressions import And
+
+        return And(where, row_filter)
+
+    @staticmethod
+    def _order(spec: TableSpec) -> list[str]:
+        """The folder layout's row order: by partition, then (append-only tables) by run file; a stable sort keeps
+        each file's rows as written."""
+        return [c for c in (None if spec.single_file else it.PARTITION_COLUMN,
+                            it.RUN_FILE if spec.layer in it.APPEND_LAYERS else None) if c]
 
     def _checked(self, spec: TableSpec, tasks) -> list:
         """The planned files, each inside the configured warehouse: a catalog entry pointing elsewhere (a tampered
@@ -220,20 +232,12 @@ class IcebergLakehouse(Lakehouse):
         snapshot = self._snapshot_id(spec, table)
         if snapshot is None:
             return schema.empty_table()
-        where = it._partition_filter(None if spec.single_file else partition)
-        if row_filter is not None:
-            from pyiceberg.expressions import And
-            where = And(where, row_filter)
-        # in the folder layout's order: by partition, then (append-only tables) by run file, each file's rows as written
-        order = [c for c in (None if spec.single_file else it.PARTITION_COLUMN,
-                             it.RUN_FILE if spec.layer in it.APPEND_LAYERS else None) if c]
+        order = self._order(spec)
         stored = {f.name for f in table.schema().fields}  # a nullable column the contract added later: nulls
         reader, tasks = self._arrow_scan(spec, table.scan(
-            row_filter=where, selected_fields=tuple(c for c in dict.fromkeys(wanted + order) if c in stored),
-            snapshot_id=snapshot))
-        got = reader.to_table(tasks)
-        if order and len(got):
-            got = got.sort_by([(c, "ascending") for c in order])  # a stable sort
+            row_filter=self._where(spec, partition, row_filter),
+            selected_fields=tuple(c for c in dict.fromkeys(wanted + order) if c in stored), snapshot_id=snapshot))
+        got = _sorted(reader.to_table(tasks), order)
         for name in wanted:
             if name not in got.schema.names:
                 got = got.append_column(schema.field(name), pa.nulls(len(got), schema.field(name).type))
@@ -253,19 +257,14 @@ class IcebergLakehouse(Lakehouse):
                           row_filter=GreaterThanOrEqual(column, since.isoformat())).to_pandas()
 
     def iter_rows(self, spec: TableSpec, partition: str, batch_size: int = 8):
-        table = self._table(spec)
-        snapshot = self._snapshot_id(spec, table)
-        if snapshot is None:
-            return
         tasks = self._tasks(spec, partition)
         if any(t.delete_files for t in tasks):  # deletes to apply: through Iceberg's reader
             yield from self.read(spec, partition).to_dict("records")
             return
         # the data files themselves, a few rows at a time (a day of page bodies never sits in memory at once)
-        schema = self._dataset_schema(spec)
+        schema, fs = self._dataset_schema(spec), self._filesystem()
         for task in sorted(tasks, key=lambda t: t.file.file_path):
-            data = pads.dataset([_fs_path(task.file.file_path)], schema=schema, format="parquet",
-                                filesystem=self._filesystem())
+            data = pads.dataset([_fs_path(task.file.file_path)], schema=schema, format="parquet", filesystem=fs)
             for batch in data.to_batches(columns=spec.column_names, batch_size=batch_size):
                 yield from batch.to_pylist()
 
@@ -283,9 +282,9 @@ class IcebergLakehouse(Lakehouse):
         fs = self._filesystem()
         for spec in specs:
             schema = self._dataset_schema(spec)
-            tasks = self._tasks(spec)
+            table = self._table(spec)
+            tasks = self._tasks(spec, table=table)
             if any(t.delete_files for t in tasks):  # merge-on-read deletes: let Iceberg apply them
-                table = self._table(spec)
                 reader, checked = self._arrow_scan(spec, table.scan(snapshot_id=self._snapshot_id(spec, table)))
                 rows = reader.to_table(checked)
                 out[spec.qualified] = rows.select(schema.names).cast(schema)
@@ -356,13 +355,9 @@ class IcebergLakehouse(Lakehouse):
         out = []
         for s in staged:
             if self._file_commit_fits(s):
-                dest = self._upload(s)  # the slow part, before the lock
-                with self.commit_lock():
-                    snapshot = self._commit_added(s, dest)
+                snapshot = self._commit_added(s, self._upload(s))  # the upload, the slow part, before the lock
             else:
-                rows = pq.read_table(s.tmp)
-                with self.commit_lock():
-                    snapshot = self._commit(s.spec, rows, s.partition, s.file_name)
+                snapshot = self._commit(s.spec, pq.read_table(s.tmp), s.partition, s.file_name)
             s.tmp.unlink(missing_ok=True)
             out.append(f"iceberg:{s.spec.qualified}@{snapshot}")
         return out
@@ -416,27 +411,18 @@ class IcebergLakehouse(Lakehouse):
     def _commit_added(self, s: IcebergStaged, dest: str) -> int:
         """Commit the uploaded file in place of the partition's rows: one commit (delete + add)."""
         spec, partition = s.spec, s.partition
-        table = self._table(spec)
-        target = self._filesystem()
-        marker = f"{EMPTY_PREFIX}{partition}"
-        props = {"songnodes.partition": partition or "", "songnodes.table": spec.qualified}
         try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Delete operation did not match")
+            with self.commit_lock(), _quiet_first_delete():
+                table = self._table(spec)
                 tx = table.transaction()
-                tx.delete(it._partition_filter(partition), snapshot_properties=props)
-                tx.add_files([dest], snapshot_properties=props, check_duplicate_files=False)
-                if marker in table.properties:
-                    tx.remove_properties(marker)
-                committed = tx.commit_transaction()
+                tx.delete(it._partition_filter(partition), snapshot_properties=_snapshot_props(spec, partition))
+                tx.add_files([dest], snapshot_properties=_snapshot_props(spec, partition), check_duplicate_files=False)
+                self._mark_empty(tx, table, spec, partition, empty=False)
+                return self._committed(spec, tx.commit_transaction())
         except BaseException:
             with contextlib.suppress(OSError):
-                target.delete_file(_fs_path(dest))  # not referenced by any snapshot: nothing lost
+                self._filesystem().delete_file(_fs_path(dest))  # not referenced by any snapshot: nothing lost
             raise
-        snapshot = committed.current_snapshot().snapshot_id
-        self.last_snapshots[spec.qualified] = snapshot
-        self.expire_history(committed)
-        return snapshot
 
     def discard(self, staged: list) -> None:
         for s in staged:
@@ -447,39 +433,76 @@ class IcebergLakehouse(Lakehouse):
                 pass
 
     def _commit(self, spec: TableSpec, rows: pa.Table, partition: str | None, file_name: str | None) -> int:
+        """A staged batch's rows in place of the partition's (append-only tables: of this run file's)."""
         from pyiceberg.expressions import And, EqualTo
 
-        table = self._table(spec, create=True)
-        target = it.iceberg_schema(spec)
-        if partition is not None and it.PARTITION_COLUMN not in rows.schema.names:
-            rows = rows.append_column(it.PARTITION_COLUMN, pa.array([partition] * len(rows), pa.string()))
-        elif partition is not None and len(rows):
-            stray = pc.sum(pc.not_equal(rows[it.PARTITION_COLUMN], partition)).as_py()
-            if stray:
-                raise ValueError(f"{spec.qualified} partition {partition}: {stray} rows have another scrape_date")
+        rows = it.with_partition_column(spec, rows, partition)
         where = it._partition_filter(partition)
-        if it.RUN_FILE in target.names:
+        if spec.layer in it.APPEND_LAYERS:
             rows = rows.append_column(it.RUN_FILE, pa.array([file_name] * len(rows), pa.string()))
             where = And(where, EqualTo(it.RUN_FILE, file_name))
+        return self.overwrite(spec, rows, partition, where)
+
+    def overwrite(self, spec: TableSpec, rows: pa.Table, partition: str | None, where=None) -> int:
+        """``rows`` (the Iceberg table's columns) in place of those ``where`` selects (default: the partition's):
+        one commit under the commit lock, the empty-partition marker set or cleared in it. Returns the snapshot."""
+        target = it.iceberg_schema(spec)
         rows = rows.select(target.names).cast(target).replace_schema_metadata(None)
-        # the empty marker is a key of its own per date: a commit retried after a concurrent one replays only its
-        # own key, never a stale list of other dates
-        marker = f"{EMPTY_PREFIX}{partition}"
-        props = {"songnodes.partition": partition or "", "songnodes.table": spec.qualified}
-        with warnings.catch_warnings():  # "Delete operation did not match any records": a partition's first write
-            warnings.filterwarnings("ignore", message="Delete operation did not match")
+        where = it._partition_filter(partition) if where is None else where
+        with self.commit_lock(), _quiet_first_delete():
+            table = self._table(spec, create=True)
             tx = table.transaction()
-            tx.overwrite(rows, overwrite_filter=where, snapshot_properties=props)
-            if partition is not None and spec.layer not in it.APPEND_LAYERS:
-                if not len(rows):
-                    tx.set_properties({marker: "1"})
-                elif marker in table.properties:
-                    tx.remove_properties(marker)
-            committed = tx.commit_transaction()  # the table as this commit left it (not reloaded: another
-        snapshot = committed.current_snapshot().snapshot_id  # writer's later commit is not taken for ours)
+            tx.overwrite(rows, overwrite_filter=where, snapshot_properties=_snapshot_props(spec, partition))
+            self._mark_empty(tx, table, spec, partition, empty=not len(rows))
+            return self._committed(spec, tx.commit_transaction())
+
+    @staticmethod
+    def _mark_empty(tx, table, spec: TableSpec, partition: str | None, empty: bool) -> None:
+        """The partition's empty marker, a key of its own per date (a commit retried after a concurrent one
+        replays only its own key, never a stale list of other dates); append-only tables have none."""
+        if partition is None or spec.layer in it.APPEND_LAYERS:
+            return
+        marker = f"{EMPTY_PREFIX}{partition}"
+        if empty:
+            tx.set_properties({marker: "1"})
+        elif marker in table.properties:
+            tx.remove_properties(marker)
+
+    def _committed(self, spec: TableSpec, committed) -> int:
+        """The snapshot this commit made, from the table it returned (a reload could show another writer's)."""
+        snapshot = committed.current_snapshot().snapshot_id
         self.last_snapshots[spec.qualified] = snapshot
         self.expire_history(committed)
         return snapshot
+
+    def partition_rows(self, spec: TableSpec, partition: str | None) -> pa.Table:
+        """The partition's rows as stored: every column of the Iceberg table (``run_file`` and the added
+        ``scrape_date`` included), in the folder layout's order; for the import's comparison."""
+        table = self._table(spec)
+        schema = it.iceberg_schema(spec)
+        snapshot = self._snapshot_id(spec, table)
+        if snapshot is None:
+            return schema.empty_table()
+        reader, tasks = self._arrow_scan(spec, table.scan(row_filter=self._where(spec, partition),
+                                                          snapshot_id=snapshot))
+        got = _sorted(reader.to_table(tasks), self._order(spec))
+        return got.select(schema.names).cast(schema).replace_schema_metadata(None)
+
+
+def _sorted(rows: pa.Table, order: list[str]) -> pa.Table:
+    return rows.sort_by([(c, "ascending") for c in order]) if order and len(rows) else rows
+
+
+def _snapshot_props(spec: TableSpec, partition: str | None) -> dict:
+    return {"songnodes.partition": partition or "", "songnodes.table": spec.qualified}
+
+
+@contextlib.contextmanager
+def _quiet_first_delete():
+    """pyiceberg warns "Delete operation did not match any records" on a partition's first write."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Delete operation did not match")
+        yield
 
 
 STAGING_PREFIX = "songnodes-iceberg-stage-"

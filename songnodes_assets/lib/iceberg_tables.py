@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -187,15 +186,22 @@ def _arrow_for(spec: TableSpec, lake: Lakehouse, partition: str | None) -> pa.Ta
         table = pa.concat_tables(parts) if parts else iceberg_schema(spec).empty_table()
     else:
         table = lake.read_arrow(spec, files).cast(spec.arrow())
-    if partition is not None and PARTITION_COLUMN not in table.schema.names:
-        table = table.append_column(pa.field(PARTITION_COLUMN, pa.string(), nullable=False),
-                                    pa.array([partition] * len(table), type=pa.string()))
-    elif partition is not None and len(table):
-        stray = pc.sum(pc.not_equal(table[PARTITION_COLUMN], partition)).as_py()
-        if stray:  # the folder is the partition: rows saying otherwise are not moved silently
-            raise ValueError(f"{spec.qualified} partition {partition}: {stray} rows have another {PARTITION_COLUMN}; "
-                             "not imported (fix or rebuild that partition first)")
-    return table.replace_schema_metadata(None)
+    return with_partition_column(spec, table, partition).replace_schema_metadata(None)
+
+
+def with_partition_column(spec: TableSpec, rows: pa.Table, partition: str | None) -> pa.Table:
+    """``rows`` of one partition with its ``scrape_date`` column: added when the contract has none (ops.alerts),
+    else checked: rows saying another date are refused, naming the partition, never moved silently."""
+    if partition is None:
+        return rows
+    if PARTITION_COLUMN not in rows.schema.names:
+        return rows.append_column(pa.field(PARTITION_COLUMN, pa.string(), nullable=False),
+                                  pa.array([partition] * len(rows), type=pa.string()))
+    stray = pc.sum(pc.not_equal(rows[PARTITION_COLUMN], partition)).as_py() if len(rows) else 0
+    if stray:
+        raise ValueError(f"{spec.qualified} partition {partition}: {stray} rows have another {PARTITION_COLUMN}; "
+                         "not written (fix or rebuild that partition first)")
+    return rows
 
 
 def _partition_filter(partition: str | None):
@@ -203,22 +209,6 @@ def _partition_filter(partition: str | None):
     from pyiceberg.expressions import AlwaysTrue, EqualTo
 
     return EqualTo(PARTITION_COLUMN, partition) if partition is not None else AlwaysTrue()
-
-
-def read_partition(table, spec: TableSpec, partition: str | None, snapshot_id: int | None = None) -> pa.Table:
-    """The rows of one partition (or all rows) at the current or a given snapshot, in the contract's types."""
-    got = table.scan(row_filter=_partition_filter(partition), snapshot_id=snapshot_id).to_arrow()
-    schema = iceberg_schema(spec)
-    return got.select(schema.names).cast(schema).replace_schema_metadata(None)
-
-
-def write_partition(table, spec: TableSpec, rows: pa.Table, partition: str | None) -> None:
-    """One atomic overwrite of the partition (of the whole table when unpartitioned)."""
-    where = _partition_filter(partition)
-    with warnings.catch_warnings():  # "Delete operation did not match any records": a partition's first write
-        warnings.filterwarnings("ignore", message="Delete operation did not match")
-        table.overwrite(rows, overwrite_filter=where,
-                        snapshot_properties={"songnodes.partition": partition or "", "songnodes.table": spec.qualified})
 
 
 @dataclass
@@ -236,25 +226,25 @@ class ImportedTable:
 
 
 def import_lakehouse(lake: Lakehouse, catalog, specs: list[TableSpec] | None = None, log=print) -> list[ImportedTable]:
-    """Copy every partition of every table of a local lakehouse into its Iceberg table. A partition whose
-    Iceberg rows already equal the local ones is left alone (no new snapshot), so a re-run changes nothing;
-    after each write the partition is read back and its row count compared."""
+    """Copy every partition of every table of a local lakehouse into its Iceberg table, by the commit the assets
+    use (``IcebergLakehouse.overwrite``). A partition whose Iceberg rows already equal the local ones is left alone
+    (no new snapshot), so a re-run changes nothing; after each write the partition is read back and its row count
+    compared."""
+    target = lake_for(catalog)
     out = []
     for spec in specs or list(ALL_TABLES.values()):
         if not lake.files(spec):
             continue
-        table = ensure_table(catalog, spec)
         parts: list[str | None] = [None] if spec.single_file else lake.partitions(spec)
         result = ImportedTable(spec.qualified, len(parts), 0, 0, 0, 0)
         for partition in parts:
             local = _arrow_for(spec, lake, partition)
-            current = read_partition(table, spec, partition) if table.current_snapshot() else None
-            if current is not None and current.equals(local):
+            current = target.partition_rows(spec, partition)
+            if current.equals(local) and (len(local) or partition in target.partitions(spec)):
                 result.unchanged += 1
-            else:
-                write_partition(table, spec, local, partition)
-                table = catalog.load_table((spec.layer, spec.name))
-                current = read_partition(table, spec, partition)
+            else:  # the assets' own commit: under the lock, an empty partition marked, history expired
+                target.overwrite(spec, local, partition)
+                current = target.partition_rows(spec, partition)
                 result.written += 1
             result.local_rows += len(local)
             result.iceberg_rows += len(current)
@@ -301,9 +291,13 @@ def snapshot_sources(catalog, as_of_ms: int | None = None) -> dict[str, pa.Table
     """Every existing table's rows at its current snapshot, or at the snapshot that was current at
     ``as_of_ms`` (a table created later reads as empty), in the contract's columns (the columns a table only
     has in Iceberg are dropped). Guarded and checked as every Iceberg read (``IcebergLakehouse``)."""
+    return lake_for(catalog).snapshot_tables(as_of_ms)
+
+
+def lake_for(catalog):
+    """An ``IcebergLakehouse`` over an open catalog (its own warehouse and URI), for the import and ``--as-of``."""
     from .iceberg_lakehouse import IcebergLakehouse
 
-    warehouse = catalog.properties["warehouse"]
-    lake = IcebergLakehouse(Path("."), IcebergConfig(catalog.properties.get("uri", ""), warehouse))
+    lake = IcebergLakehouse(Path("."), IcebergConfig(catalog.properties.get("uri", ""), catalog.properties["warehouse"]))
     lake._catalog = catalog
-    return lake.snapshot_tables(as_of_ms)
+    return lake

@@ -37,6 +37,8 @@ class Lakehouse:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().resolve()
+        # table -> snapshot id of this object's last commit to it (Iceberg; a folder has no snapshots)
+        self.last_snapshots: dict[str, int] = {}
 
     def describe(self) -> str:
         return str(self.root)

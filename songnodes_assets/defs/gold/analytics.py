@@ -42,10 +42,9 @@ def _memory_limit() -> str:
     return os.environ.get("SONGNODES_DUCKDB_MEMORY_LIMIT", "").strip() or "2GB"
 
 
-def _con(lakehouse: LakehouseResource, context=None):
+def _con(lakehouse: LakehouseResource, context):
     lake = lakehouse.get()
-    reading = silver_as_built(context, lake) if context is not None else lake
-    return lake, connect(reading, memory_limit=_memory_limit())
+    return lake, connect(silver_as_built(context, lake), memory_limit=_memory_limit())
 
 
 def _now() -> dt.datetime:

@@ -147,7 +147,7 @@ def _publish(context, lake, partition: str, day, thresholds, previous_entries: i
     common = {"parser_version": PARSER_VERSION, "bronze_error_rows": day.pages_skipped}
     # Iceberg: the snapshot each table's commit made, so a reader can pin the four tables of this build together
     snapshots = {name: lake.last_snapshots[SPECS[name].qualified] for name in SPECS
-                 if SPECS[name].qualified in getattr(lake, "last_snapshots", {})}
+                 if SPECS[name].qualified in lake.last_snapshots}
     snapshot_md = {name: {"iceberg_snapshot_id": str(snapshots[name])} if name in snapshots else {} for name in SPECS}
     if day.legacy_counts:  # imported old items: what each scrape type contributed, and what was skipped why
         common["legacy_items"] = dg.MetadataValue.json(day.legacy_counts)
